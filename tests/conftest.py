@@ -1,0 +1,54 @@
+"""Shared fixtures: every reactor test runs once per available backend.
+
+The `reactor` fixture is parametrised over `minireactor.available_backends()`,
+so a test named `test_echo` appears as `test_echo[select]`, `test_echo[epoll]`,
+... (Twisted's ReactorBuilder idea, done with pytest). `spin(reactor, until)`
+drives a reactor one pass at a time until a condition holds, failing the test
+with a clear message instead of hanging.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import minireactor
+from minireactor import Reactor
+
+BACKENDS = minireactor.available_backends()
+
+
+def open_fds() -> int:
+    """How many descriptors this process has open (Linux: /proc/self/fd)."""
+    return len(os.listdir("/proc/self/fd"))
+
+
+def spin(reactor: Reactor, until: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Run `reactor` one pass at a time until `until()` is true.
+
+    Raises:
+        AssertionError: the condition did not hold within `timeout` seconds.
+    """
+    deadline = reactor.seconds() + timeout
+    while not until():
+        if reactor.seconds() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        reactor.iterate(0.05)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The name of each available backend in turn."""
+    return str(request.param)
+
+
+@pytest.fixture
+def reactor(backend: str) -> Iterator[Reactor]:
+    """A fresh reactor on each available backend, closed after the test."""
+    r = Reactor(backend=backend)
+    try:
+        yield r
+    finally:
+        r.close()
