@@ -21,6 +21,7 @@ Read next: `tcp.py`, the transport that drives these methods.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
@@ -83,10 +84,9 @@ class Factory(Generic[P]):
     def build_protocol(self, addr: Any) -> P:
         """Return a new protocol for a connection from/to `addr`."""
         proto = self.protocol(*self._args, **self._kwargs)
-        try:
+        # __slots__ or a read-only attribute: the factory link is optional.
+        with contextlib.suppress(AttributeError):
             proto.factory = self
-        except AttributeError:  # __slots__ or a read-only attribute: the factory link is optional
-            pass
         return proto  # type: ignore[no-any-return]
 
 

@@ -1,0 +1,63 @@
+"""The backend registry: which backends exist, which work here, which to use.
+
+Every backend answers the same question ("which descriptors are ready?",
+see `base.py`) with a different system call. They are listed here best first;
+`available_backends()` keeps those whose system call this machine has, and
+`create_backend("auto")` takes the first, unless the environment variable
+`MINIREACTOR_BACKEND` names another.
+
+Read next: `base.py`, the interface every backend implements.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import BackendError
+from .base import READ, WRITE, Backend
+from .epoll import EpollBackend
+from .kqueue import KqueueBackend
+from .poll import PollBackend
+from .select import SelectBackend
+from .threaded import ThreadedBackend
+
+# Best first: the O(ready) kernels, then poll, select, and the thread emulation.
+_ALL: list[type[Backend]] = [
+    EpollBackend,
+    KqueueBackend,
+    PollBackend,
+    SelectBackend,
+    ThreadedBackend,
+]
+
+__all__ = ["READ", "WRITE", "Backend", "available_backends", "backend_class", "create_backend"]
+
+
+def available_backends() -> list[str]:
+    """Names of the backends usable on this machine, best first."""
+    return [cls.name for cls in _ALL if cls.is_available()]
+
+
+def backend_class(name: str) -> type[Backend]:
+    """The class of the backend called `name`, checking that it works here.
+
+    Raises:
+        BackendError: the name is unknown or its system call is missing here.
+    """
+    for cls in _ALL:
+        if cls.name == name:
+            if not cls.is_available():
+                raise BackendError(
+                    f"the {name!r} backend is not available on this machine; "
+                    f"choose one of {available_backends()}"
+                )
+            return cls
+    known = [cls.name for cls in _ALL]
+    raise BackendError(f"unknown backend {name!r}; known backends are {known}")
+
+
+def create_backend(name: str = "auto") -> Backend:
+    """A new backend: `name`, or for "auto" $MINIREACTOR_BACKEND or the best here."""
+    if name == "auto":
+        name = os.environ.get("MINIREACTOR_BACKEND") or available_backends()[0]
+    return backend_class(name)()

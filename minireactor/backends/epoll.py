@@ -1,0 +1,80 @@
+"""The `epoll` backend: Linux's epoll(7), a wait that costs O(ready fds).
+
+select and poll hand the kernel the full list of descriptors on every call.
+epoll splits that in two: `epoll_ctl` tells the kernel once which descriptors
+and events we care about (the *interest list*, kept inside the kernel), and
+`epoll_wait` returns only those that are ready. The kernel links each watched
+file to the epoll instance, so a packet arriving on socket 7 puts socket 7 on
+the *ready list* directly; waiting never scans idle connections. With 5,000
+idle connections and 10 busy ones, a wait costs about what it costs with 10.
+
+Level-triggered or edge-triggered? We use level-triggered (the default): a
+descriptor is reported on every wait for as long as it *is* ready, just as
+select and poll report it. Edge-triggered (EPOLLET) reports only *changes*,
+which saves a few wake-ups but obliges every reader to drain the socket until
+EAGAIN or lose the event forever, and makes `pause_reading()` hazardous: an
+edge that arrives while paused is gone by the time reading resumes. Level
+triggering keeps every backend's semantics identical, lets a transport read
+one chunk per pass (fair to other connections), and costs one `epoll_ctl`
+when a write buffer starts or stops needing the socket.
+
+EPOLLHUP and EPOLLERR are always reported. We report both as "readable and
+writable", so the next recv() or send() learns the actual error.
+
+Read next: `kqueue.py` (the BSD/macOS relative) or `threaded.py`.
+"""
+
+from __future__ import annotations
+
+import select
+from typing import Any
+
+from .base import READ, WRITE, Backend
+
+
+class EpollBackend(Backend):
+    """Readiness by epoll(7): interest list in the kernel, O(ready) waits."""
+
+    name = "epoll"
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self._handlers: dict[int, Any] = {}
+        super().__init__()
+
+    @classmethod
+    def is_available(cls) -> bool:
+        return hasattr(select, "epoll")
+
+    def register(self, fd: int, events: int, handler: Any) -> None:
+        if fd in self._handlers:
+            raise KeyError(f"descriptor {fd} is already registered")
+        self._epoll.register(fd, events)  # READ/WRITE equal EPOLLIN/EPOLLOUT
+        self._handlers[fd] = handler
+
+    def modify(self, fd: int, events: int) -> None:
+        self._epoll.modify(fd, events)
+
+    def unregister(self, fd: int) -> None:
+        del self._handlers[fd]
+        self._epoll.unregister(fd)
+
+    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
+        # epoll_wait counts in milliseconds (Python converts, rounding up);
+        # -1 means "wait forever".
+        ready = []
+        handlers = self._handlers
+        for fd, flags in self._epoll.poll(-1 if timeout is None else timeout):
+            handler = handlers[fd]
+            if handler is self._waker:
+                self._waker.drain()
+                continue
+            events = flags & (READ | WRITE)
+            if flags & (select.EPOLLHUP | select.EPOLLERR):
+                events = READ | WRITE
+            ready.append((handler, events))
+        return ready
+
+    def close(self) -> None:
+        super().close()
+        self._epoll.close()

@@ -1,0 +1,96 @@
+"""The `kqueue` backend: kqueue(2), the BSD and macOS readiness queue.
+
+kqueue is epoll's older cousin, found on macOS and the BSDs (where many
+students' laptops are). Like epoll it keeps the interest list in the kernel
+and returns only what is ready, so a wait is O(ready fds). Unlike epoll, it
+thinks in *filters*, not event masks: reading and writing are two separate
+registrations (EVFILT_READ and EVFILT_WRITE) of the same descriptor, each
+added or deleted with a `kevent` change record. `modify` therefore computes
+which of the two filters to add and which to delete.
+
+An EV_EOF flag on a read filter means the peer hung up; we still report plain
+"readable", so recv() returns b"" (or the error) as on every other backend.
+An EV_ERROR record is reported as "readable and writable" so the next call
+learns the error.
+
+This file runs wherever `select.kqueue` exists; its tests are skipped
+elsewhere (Linux), and `auto` prefers it on macOS.
+
+Read next: `threaded.py`, readiness emulated with one thread per descriptor.
+"""
+
+from __future__ import annotations
+
+import select as _select_module
+from typing import Any
+
+from .base import READ, WRITE, Backend
+
+# The type stubs declare kqueue only when type-checking for macOS/BSD; this
+# file is checked on Linux too, so we look the names up without static types.
+select: Any = _select_module
+
+
+class KqueueBackend(Backend):
+    """Readiness by kqueue(2): read and write filters, O(ready) waits."""
+
+    name = "kqueue"
+
+    def __init__(self) -> None:
+        self._kqueue = select.kqueue()
+        self._handlers: dict[int, Any] = {}
+        self._events: dict[int, int] = {}
+        super().__init__()
+
+    @classmethod
+    def is_available(cls) -> bool:
+        return hasattr(select, "kqueue")
+
+    def register(self, fd: int, events: int, handler: Any) -> None:
+        if fd in self._handlers:
+            raise KeyError(f"descriptor {fd} is already registered")
+        self._handlers[fd] = handler
+        self._events[fd] = 0
+        self.modify(fd, events)
+
+    def modify(self, fd: int, events: int) -> None:
+        old = self._events[fd]
+        changes = []
+        for flag, kfilter in ((READ, select.KQ_FILTER_READ), (WRITE, select.KQ_FILTER_WRITE)):
+            if events & flag and not old & flag:
+                changes.append(select.kevent(fd, kfilter, select.KQ_EV_ADD))
+            elif old & flag and not events & flag:
+                changes.append(select.kevent(fd, kfilter, select.KQ_EV_DELETE))
+        if changes:
+            self._kqueue.control(changes, 0, 0)
+        self._events[fd] = events
+
+    def unregister(self, fd: int) -> None:
+        self.modify(fd, 0)
+        del self._handlers[fd]
+        del self._events[fd]
+
+    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
+        # Each descriptor can come back twice (once per filter): merge them.
+        max_events = 2 * len(self._handlers)
+        merged: dict[int, int] = {}
+        for kev in self._kqueue.control(None, max_events, timeout):
+            if kev.flags & select.KQ_EV_ERROR:
+                mask = READ | WRITE
+            elif kev.filter == select.KQ_FILTER_READ:
+                mask = READ
+            else:
+                mask = WRITE
+            merged[kev.ident] = merged.get(kev.ident, 0) | mask
+        ready = []
+        for fd, mask in merged.items():
+            handler = self._handlers.get(fd)
+            if handler is self._waker:
+                self._waker.drain()
+            elif handler is not None:
+                ready.append((handler, mask))
+        return ready
+
+    def close(self) -> None:
+        super().close()
+        self._kqueue.close()

@@ -1,0 +1,436 @@
+"""The reactor: one loop that waits for events and runs callbacks.
+
+Design principles (read these first):
+
+1. One thread. Every callback (timer, I/O, protocol method) runs on the
+   thread that called `run()`. Other threads hand work in through
+   `call_from_thread`, the one thread-safe method.
+2. One place calls user code: `_call`. It catches and logs what a callback
+   raises, so one broken callback never stops the loop.
+3. The loop is four steps, on one screen (`_run_once`): decide how long we
+   may sleep, ask the backend which descriptors are ready, run their
+   callbacks, then run due timers and ready callbacks.
+4. No global reactor. Make as many as you like; each owns its backend,
+   timers and connections, and `run()` leaves nothing open behind it.
+
+A reactor's life: created -> `run()` (startup triggers, the loop) ->
+`stop()` -> shutdown (triggers, ports closed, connections flushed and
+closed) -> closed. A closed reactor cannot be run again: make a new one.
+
+Read next: `timers.py` (the heap behind `call_later`), `backends/base.py`
+(what `_backend.poll` promises), then `tcp.py` (transports built on
+`add_reader`/`add_writer`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from . import tcp
+from .backends import READ, WRITE, create_backend
+from .errors import ReactorAlreadyRunning, ReactorNotRestartable, WrongThreadError
+from .timers import DelayedCall, TimerQueue
+from .triggers import Triggers
+
+log = logging.getLogger("minireactor")
+
+
+class _FdWatch:
+    """What the reactor wants done when one descriptor is ready."""
+
+    __slots__ = ("fd", "reader", "reader_args", "writer", "writer_args")
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.reader: Callable[..., Any] | None = None
+        self.reader_args: tuple[Any, ...] = ()
+        self.writer: Callable[..., Any] | None = None
+        self.writer_args: tuple[Any, ...] = ()
+
+    def events(self) -> int:
+        return (READ if self.reader else 0) | (WRITE if self.writer else 0)
+
+
+def _fileno(fd: Any) -> int:
+    """Accept a descriptor number or any object with a `fileno()` method."""
+    return fd if isinstance(fd, int) else int(fd.fileno())
+
+
+def describe(func: Callable[..., Any]) -> str:
+    """A readable name for a callback, for log messages."""
+    return str(getattr(func, "__qualname__", None) or repr(func))
+
+
+class Reactor:
+    """An event loop over one pluggable backend.
+
+    Args:
+        backend: "auto" (the best here, or $MINIREACTOR_BACKEND), or one of
+            `minireactor.available_backends()`.
+        shutdown_timeout: seconds `run()` waits, once stopped, for "before
+            shutdown" triggers to finish and for connections to flush.
+    """
+
+    def __init__(self, backend: str = "auto", *, shutdown_timeout: float = 5.0) -> None:
+        self._backend = create_backend(backend)
+        self.backend_name: str = self._backend.name
+        self.shutdown_timeout = shutdown_timeout
+        self._timers = TimerQueue(time.monotonic)
+        self._ready: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._watches: dict[int, _FdWatch] = {}
+        self._triggers = Triggers()
+        self._ports: set[Any] = set()
+        self._connections: set[Any] = set()
+        self._thread_id: int | None = None
+        self._wake_pending = False
+        self._running = False
+        self._stopping = False
+        self._closed = False
+        self.reserve_fd: tcp.ReserveDescriptor | None = None
+
+    # -- the loop ---------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until `stop()`; then shut down cleanly and close the reactor.
+
+        KeyboardInterrupt (a notebook's interrupt button) also shuts down
+        cleanly, then propagates.
+
+        Raises:
+            ReactorAlreadyRunning: `run()` was called from inside the loop.
+            ReactorNotRestartable: this reactor already ran and shut down.
+        """
+        if self._running:
+            raise ReactorAlreadyRunning(
+                "this reactor is already running; schedule work with call_soon() instead "
+                "of calling run() again"
+            )
+        self._require_open("run")
+        self._running = True
+        self._thread_id = threading.get_ident()
+        try:
+            try:
+                self._fire_startup()
+                while not self._stopping:
+                    self._run_once(None)
+            finally:
+                self._shutdown()
+        finally:
+            self._running = False
+            self.close()
+
+    def stop(self) -> None:
+        """Ask the loop to stop after the current pass (then it shuts down).
+
+        Called before `run()`, it makes `run()` start up and shut down at once.
+        From another thread, use `reactor.call_from_thread(reactor.stop)`.
+        """
+        self._check_thread()
+        self._stopping = True
+
+    def iterate(self, timeout: float = 0.0) -> None:
+        """Run one pass of the loop, waiting at most `timeout` seconds.
+
+        For tests and for embedding the reactor in another loop; `run()` is
+        the normal way to run a reactor.
+        """
+        self._require_open("iterate")
+        if self._thread_id is None:
+            self._thread_id = threading.get_ident()
+        self._check_thread()
+        self._run_once(timeout)
+
+    def _run_once(self, max_wait: float | None) -> None:
+        """One pass: wait for I/O (not past the next timer), then run callbacks."""
+        # 1. How long may we sleep? Not at all if work is ready; otherwise
+        #    until the next timer is due (None: until an I/O event).
+        if self._ready or self._stopping:
+            timeout: float | None = 0.0
+        else:
+            due = self._timers.next_time()
+            timeout = None if due is None else max(0.0, due - time.monotonic())
+            if max_wait is not None and (timeout is None or timeout > max_wait):
+                timeout = max_wait
+        # 2. Wait, then run the callbacks of the descriptors that are ready.
+        events = self._backend.poll(timeout)
+        self._wake_pending = False  # later call_from_thread() calls must wake us again
+        for watch, mask in events:
+            if mask & READ and watch.reader is not None:
+                self._call(watch.reader, watch.reader_args)
+            if mask & WRITE and watch.writer is not None:
+                self._call(watch.writer, watch.writer_args)
+        # 3. Run the timers that are due.
+        if self._timers:
+            for call in self._timers.pop_due(time.monotonic()):
+                self._call(call.func, call.args)
+        # 4. Run what was made ready before now; what these schedule waits
+        #    for the next pass, so a callback that reschedules itself cannot
+        #    starve I/O.
+        ready = self._ready
+        for _ in range(len(ready)):
+            func, args = ready.popleft()
+            self._call(func, args)
+
+    def _call(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Run one callback: the only place the reactor calls user code."""
+        try:
+            func(*args)
+        except Exception:
+            log.exception("Unhandled error in callback %s", describe(func))
+
+    # -- scheduling ---------------------------------------------------------
+
+    def seconds(self) -> float:
+        """The reactor's clock: `time.monotonic()`, in seconds."""
+        return time.monotonic()
+
+    def call_soon(self, func: Callable[..., Any], *args: Any) -> None:
+        """Run `func(*args)` on the next pass of the loop, in call order."""
+        if self._thread_id is not None and self._thread_id != threading.get_ident():
+            self._wrong_thread("call_soon")
+        self._ready.append((func, args))
+
+    def call_later(self, delay: float, func: Callable[..., Any], *args: Any) -> DelayedCall:
+        """Run `func(*args)` in `delay` seconds; returns a cancellable `DelayedCall`."""
+        return self.call_at(time.monotonic() + delay, func, *args)
+
+    def call_at(self, when: float, func: Callable[..., Any], *args: Any) -> DelayedCall:
+        """Run `func(*args)` at `when` on the `seconds()` clock."""
+        self._check_thread()
+        return self._timers.schedule(when, func, args)
+
+    def call_from_thread(self, func: Callable[..., Any], *args: Any) -> None:
+        """Run `func(*args)` on the reactor thread, soon. Safe from any thread.
+
+        Calls from one thread run in the order they were made. A sleeping
+        loop is woken at once through the backend's waker.
+        """
+        if self._closed:
+            log.warning("call_from_thread(%s) after the reactor closed: dropped", describe(func))
+            return
+        self._ready.append((func, args))  # deque.append is atomic
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._backend.wakeup()
+
+    def call_when_running(self, func: Callable[..., Any], *args: Any) -> None:
+        """Run `func(*args)` once the reactor is running (now, if it is)."""
+        if self._running:
+            self.call_soon(func, *args)
+        else:
+            self._triggers.add("after", "startup", func, args)
+
+    def add_system_event_trigger(
+        self, phase: str, event: str, func: Callable[..., Any], *args: Any
+    ) -> Any:
+        """Run `func(*args)` in `phase` ("before"/"during"/"after") of `event`.
+
+        `event` is "startup" or "shutdown". Returns a handle for
+        `remove_system_event_trigger`.
+        """
+        return self._triggers.add(phase, event, func, args)
+
+    def remove_system_event_trigger(self, handle: Any) -> None:
+        """Cancel a trigger added by `add_system_event_trigger`."""
+        self._triggers.remove(handle)
+
+    @property
+    def running(self) -> bool:
+        """True from `run()` until shutdown has finished."""
+        return self._running
+
+    # -- descriptors --------------------------------------------------------
+
+    def add_reader(self, fd: Any, callback: Callable[..., Any], *args: Any) -> None:
+        """Call `callback(*args)` whenever `fd` is readable (replaces any reader)."""
+        watch = self._watch(_fileno(fd))
+        watch.reader, watch.reader_args = callback, args
+        self._update(watch)
+
+    def add_writer(self, fd: Any, callback: Callable[..., Any], *args: Any) -> None:
+        """Call `callback(*args)` whenever `fd` is writable (replaces any writer)."""
+        watch = self._watch(_fileno(fd))
+        watch.writer, watch.writer_args = callback, args
+        self._update(watch)
+
+    def remove_reader(self, fd: Any) -> bool:
+        """Stop watching `fd` for reading; True if it was watched."""
+        watch = self._watches.get(_fileno(fd))
+        if watch is None or watch.reader is None:
+            return False
+        watch.reader, watch.reader_args = None, ()
+        self._update(watch)
+        return True
+
+    def remove_writer(self, fd: Any) -> bool:
+        """Stop watching `fd` for writing; True if it was watched."""
+        watch = self._watches.get(_fileno(fd))
+        if watch is None or watch.writer is None:
+            return False
+        watch.writer, watch.writer_args = None, ()
+        self._update(watch)
+        return True
+
+    def _watch(self, fd: int) -> _FdWatch:
+        self._check_thread()
+        self._require_open("watch a descriptor")
+        watch = self._watches.get(fd)
+        if watch is None:
+            watch = _FdWatch(fd)
+        return watch
+
+    def _update(self, watch: _FdWatch) -> None:
+        """Tell the backend what we now want from `watch.fd`."""
+        events = watch.events()
+        registered = self._watches.get(watch.fd)
+        if registered is None:
+            if events:
+                self._backend.register(watch.fd, events, watch)
+                self._watches[watch.fd] = watch
+        elif not events:
+            del self._watches[watch.fd]
+            self._backend.unregister(watch.fd)
+        else:
+            self._backend.modify(watch.fd, events)
+
+    # -- networking (implemented in tcp.py) -----------------------------------
+
+    def listen_tcp(
+        self, port: int, factory: Any, interface: str = "127.0.0.1", backlog: int = 128
+    ) -> tcp.Port:
+        """Listen for TCP connections; each gets a protocol from `factory`.
+
+        Args:
+            port: the port number; 0 picks a free one (see `Port.address`).
+            interface: the address to bind ("::1" for IPv6, "" for all).
+
+        Raises:
+            AddressInUseError: the port is taken (the message suggests port 0).
+        """
+        self._check_thread()
+        return tcp.Port(self, port, factory, interface, backlog)
+
+    def connect_tcp(
+        self, host: str, port: int, factory: Any, timeout: float = 30.0
+    ) -> tcp.Connector:
+        """Connect to (host, port); the result reaches `factory` (a ClientFactory)."""
+        self._check_thread()
+        return tcp.Connector(self, host, port, factory, timeout)
+
+    def track(self, obj: Any) -> None:
+        """Record a port (has `stop_listening`) or connection (has `abort`) to close at shutdown."""
+        (self._ports if hasattr(obj, "stop_listening") else self._connections).add(obj)
+
+    def untrack(self, obj: Any) -> None:
+        """Forget an object recorded by `track` (it closed by itself)."""
+        self._ports.discard(obj)
+        self._connections.discard(obj)
+
+    # -- threads ------------------------------------------------------------
+
+    def _check_thread(self) -> None:
+        if self._thread_id is not None and self._thread_id != threading.get_ident():
+            self._wrong_thread("this method")
+
+    def _wrong_thread(self, what: str) -> None:
+        raise WrongThreadError(
+            f"{what} was called from a thread that is not the reactor's; only "
+            f"call_from_thread() is thread-safe: use reactor.call_from_thread(f, *args)"
+        )
+
+    # -- startup and shutdown -----------------------------------------------
+
+    def _fire_startup(self) -> None:
+        for phase in ("before", "during", "after"):
+            for func, args in self._triggers.take(phase, "startup"):
+                self._call(func, args)
+
+    def _shutdown(self) -> None:
+        """Run shutdown triggers, close ports, flush and close connections."""
+        self._stopping = True
+        deadline = time.monotonic() + self.shutdown_timeout
+        pending = [self._call_trigger(f, a) for f, a in self._triggers.take("before", "shutdown")]
+        self._spin_until(lambda: all(p[0] for p in pending), deadline)
+        for port in list(self._ports):
+            self._call(port.stop_listening, ())
+        for conn in list(self._connections):
+            self._call(conn.close, ())
+        self._spin_until(lambda: not self._connections, deadline)
+        for conn in list(self._connections):
+            self._call(conn.abort, ())
+        for phase in ("during", "after"):
+            for func, args in self._triggers.take(phase, "shutdown"):
+                self._call(func, args)
+
+    def _call_trigger(self, func: Callable[..., Any], args: tuple[Any, ...]) -> list[bool]:
+        """Run a "before" trigger; returns a one-item list that turns True when it is done."""
+        done = [True]
+        try:
+            result = func(*args)
+        except Exception:
+            log.exception("Unhandled error in shutdown trigger %s", describe(func))
+            return done
+        if hasattr(result, "add_both"):  # a Deferred: wait for it
+            done[0] = False
+
+            def finished(value: Any) -> Any:
+                done[0] = True
+                return value
+
+            result.add_both(finished)
+        return done
+
+    def _spin_until(self, condition: Callable[[], bool], deadline: float) -> None:
+        self._stopping = False  # let the loop sleep again while we wait
+        try:
+            while not condition() and time.monotonic() < deadline:
+                self._run_once(max(0.0, deadline - time.monotonic()))
+        finally:
+            self._stopping = True
+
+    def close(self) -> None:
+        """Release everything: ports, connections (aborted), timers, the backend.
+
+        `run()` calls this when it ends. Call it yourself for a reactor driven
+        by `iterate()` or never run. Closing twice is harmless.
+
+        Raises:
+            RuntimeError: called while `run()` is running (use `stop()`).
+        """
+        if self._closed:
+            return
+        if self._running:
+            raise RuntimeError("close() cannot be called while the reactor runs; call stop()")
+        for port in list(self._ports):
+            self._call(port.stop_listening, ())
+        for conn in list(self._connections):
+            self._call(conn.abort, ())
+        # Aborted connections report connection_lost on the next pass; run it.
+        for _ in range(len(self._ready)):
+            func, args = self._ready.popleft()
+            self._call(func, args)
+        for fd in list(self._watches):
+            self._backend.unregister(fd)
+        self._watches.clear()
+        self._timers.clear()
+        self._ready.clear()
+        self._closed = True
+        self._backend.close()
+        if self.reserve_fd is not None:
+            self.reserve_fd.close()
+
+    def _require_open(self, what: str) -> None:
+        if self._closed:
+            raise ReactorNotRestartable(
+                f"cannot {what}: this reactor has shut down. Create a new Reactor() "
+                f"(they are cheap), or use minireactor.run(main) for one-off runs"
+            )
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "running" if self._running else "idle"
+        return f"<Reactor backend={self.backend_name} {state}>"
