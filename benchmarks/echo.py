@@ -1,0 +1,357 @@
+"""The echo benchmark: every peer's echo server under the same C load client.
+
+    .venv/bin/python -m benchmarks.echo                       # everything, ~4 minutes
+    .venv/bin/python -m benchmarks.echo --servers asyncio,minireactor --repeats 3
+
+For each message size, repeat R times: for each server in turn, start the
+server pinned to one CPU, start the C client pinned to another, let it warm
+up, then read the server's CPU counters (/proc) when the client opens its
+measured window and again when it closes it. Peers are interleaved (one run
+of each, then again), so a change in the machine's load touches all of them
+alike. The result: requests/s and latency from the client, server CPU time
+per request (user and total) from /proc, medians with min-max, ratios to
+asyncio's Protocol server, all written to JSON and printed as a table.
+
+Read next: `report.py` (the table), `procstat.py` (the CPU counters),
+`benchmarks/README.md` (the method and what each figure means).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if not __package__:  # run as `python benchmarks/echo.py`: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import argparse
+import datetime
+import fnmatch
+import json
+import os
+import platform
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from benchmarks import report
+from benchmarks.build import BuildError, ensure_built
+from benchmarks.processes import REPO_ROOT, PinnedProcess, pick_cpus, python_env
+from benchmarks.procstat import TICKS_PER_SECOND, CpuTimes, process_cpu
+from benchmarks.servers import BASELINE, ServerSpec, catalog
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+UNITS = {"": 1, "k": 1024, "m": 1024 * 1024}
+
+
+class RunError(Exception):
+    """One run failed (server did not start, died, or served nothing)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """What every run shares."""
+
+    connections: int
+    duration: float
+    warmup: float
+    server_cpu: int
+    client_cpu: int
+    startup_timeout: float = 30.0
+
+
+def parse_size(text: str) -> int:
+    """'1k' -> 1024, '100k' -> 102400, '1m' -> 1048576, '512' -> 512 (k = KiB)."""
+    text = text.strip().lower().removesuffix("b").removesuffix("i")
+    unit = text[-1] if text and text[-1] in UNITS else ""
+    try:
+        value = int(float(text.removesuffix(unit)) * UNITS[unit])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad size {text!r}: use e.g. 1k, 10k, 100k") from None
+    if not 1 <= value <= 64 * 1024 * 1024:
+        raise argparse.ArgumentTypeError(f"size {text!r} must be between 1 B and 64 MiB")
+    return value
+
+
+def parse_sizes(text: str) -> list[int]:
+    """A comma-separated list of sizes: '1k,10k,100k'."""
+    return [parse_size(part) for part in text.split(",") if part.strip()]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line; see --help."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.echo", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    add = parser.add_argument
+    add("--servers", help="comma-separated names or patterns (asyncio, minireactor-*); default all")
+    add("--repeats", type=int, default=5, help="runs of each server (default 5)")
+    add("--duration", type=float, default=3.0, help="measured seconds per run (default 3)")
+    add("--warmup", type=float, default=1.0, help="unmeasured seconds before each run (default 1)")
+    add("--connections", type=int, default=100, help="concurrent connections (default 100)")
+    add("--size", type=parse_sizes, default=[1024], help="message size(s): 1k or 1k,10k,100k")
+    add("--json", type=Path, help="where to write results (default benchmarks/results/...)")
+    add("--server-cpu", type=int, help="CPU for the server (default: first usable)")
+    add("--client-cpu", type=int, help="CPU for the client (default: second usable)")
+    add("--list", action="store_true", help="list the servers and whether they can run here")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.duration <= 0 or args.warmup < 0 or args.connections < 1:
+        parser.error("need --repeats >= 1, --duration > 0, --warmup >= 0, --connections >= 1")
+    return args
+
+
+def _matches(name: str, pattern: str) -> bool:
+    """Whether a --servers pattern selects the server `name`.
+
+    A pattern matches exactly, as a glob (``minireactor-*``), or as the part
+    before a dash (``asyncio`` selects both asyncio servers). A placeholder
+    entry such as ``minireactor`` (not importable yet) matches any pattern
+    for its family, so the run reports why it was skipped.
+    """
+    return (
+        fnmatch.fnmatch(name, pattern)
+        or name.startswith(pattern + "-")
+        or pattern.split("-")[0] == name
+    )
+
+
+def select_servers(patterns: str | None) -> tuple[list[ServerSpec], dict[str, str]]:
+    """The servers to run and those skipped (name -> reason), in catalogue order.
+
+    Raises:
+        SystemExit: a pattern matched no server at all (the message lists them).
+    """
+    specs = catalog()
+    wanted = [p.strip() for p in (patterns or "*").split(",") if p.strip()]
+    unmatched = [p for p in wanted if not any(_matches(s.name, p) for s in specs)]
+    if unmatched:
+        known = ", ".join(spec.name for spec in specs)
+        raise SystemExit(f"--servers: {', '.join(unmatched)} matched no server; known: {known}")
+    chosen = [spec for spec in specs if any(_matches(spec.name, p) for p in wanted)]
+    runnable = [spec for spec in chosen if spec.skip_reason is None]
+    skipped = {spec.name: spec.skip_reason for spec in chosen if spec.skip_reason is not None}
+    return runnable, skipped
+
+
+def _expect(line: str, wanted: str, who: PinnedProcess) -> None:
+    if line != wanted:
+        raise RunError(f"expected {wanted!r} from the client, got {line!r}: {who.stderr_tail()}")
+
+
+def _start_server(spec: ServerSpec, cfg: Config) -> tuple[PinnedProcess, int]:
+    """Start `spec` pinned to the server CPU; return it and the port it announced."""
+    server = PinnedProcess([*spec.argv, "--port", "0"], cfg.server_cpu, python_env())
+    try:
+        line = server.read_line(cfg.startup_timeout)
+    except (TimeoutError, EOFError) as exc:
+        server.stop()
+        detail = f"{exc}; stderr: {server.stderr_tail()}"
+        raise RunError(f"{spec.name} did not start: {detail}") from None
+    if not line.startswith("READY "):
+        server.stop()
+        raise RunError(f"{spec.name} printed {line!r} instead of 'READY <port>'")
+    return server, int(line.split()[1])
+
+
+def measure(spec: ServerSpec, size: int, cfg: Config, client_bin: Path) -> dict[str, Any]:
+    """One run: a fresh server, the client's warm-up, then the measured window.
+
+    The server's CPU counters are read when the client prints START and STOP,
+    so start-up, connection set-up and warm-up are never counted.
+
+    Raises:
+        RunError: the server failed to start, died, or served no request.
+    """
+    server, port = _start_server(spec, cfg)
+    with server:
+        client_argv = [str(client_bin), "--port", str(port), "--size", str(size)]
+        client_argv += ["--connections", str(cfg.connections)]
+        client_argv += ["--duration", str(cfg.duration), "--warmup", str(cfg.warmup)]
+        with PinnedProcess(client_argv, cfg.client_cpu) as client:
+            try:
+                _expect(client.read_line(cfg.warmup + 30), "START", client)
+                server_before, client_before = process_cpu(server.pid), process_cpu(client.pid)
+                started = time.monotonic()
+                _expect(client.read_line(cfg.duration + 30), "STOP", client)
+                server_after, client_after = process_cpu(server.pid), process_cpu(client.pid)
+                window = time.monotonic() - started
+                counts = json.loads(client.read_line(30))
+            except (TimeoutError, EOFError, FileNotFoundError) as exc:
+                raise RunError(f"{exc}; server stderr: {server.stderr_tail()}") from None
+        if not server.alive():
+            raise RunError(f"{spec.name} exited during the run: {server.stderr_tail()}")
+    return derive(counts, server_after - server_before, client_after - client_before, window)
+
+
+def derive(counts: dict[str, Any], server: CpuTimes, client: CpuTimes, window: float) -> dict:
+    """The figures of one run from the client's counts and the CPU deltas.
+
+    Raises:
+        RunError: no request completed in the window.
+    """
+    requests = counts["requests"]
+    if requests == 0:
+        raise RunError(f"no request completed in the window ({counts['errors']} errors)")
+    return {
+        "requests": requests,
+        "errors": counts["errors"],
+        "bytes": counts["bytes"],
+        "duration_s": counts["duration_s"],
+        "req_per_s": requests / counts["duration_s"],
+        "p50_us": counts["p50_us"],
+        "p90_us": counts["p90_us"],
+        "p99_us": counts["p99_us"],
+        "p999_us": counts["p999_us"],
+        "server_user_us": server.user / requests * 1e6,
+        "server_total_us": server.total / requests * 1e6,
+        "server_cpu_pct": server.total / window * 100,
+        "client_cpu_pct": client.total / window * 100,
+        "server_cpu_s": asdict(server),
+    }
+
+
+def metadata(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
+    """What the JSON records about the machine and the run, to judge the figures later."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, "-m", "benchmarks.echo", *sys.argv[1:]]),
+        "commit": commit,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_model": model,
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "loadavg_start": os.getloadavg(),
+        "clock_ticks_per_s": TICKS_PER_SECOND,
+        "config": asdict(cfg),
+        "repeats": args.repeats,
+        "sizes": args.size,
+    }
+
+
+def progress(done: int, total: int, spec: ServerSpec, size: int, run: dict[str, Any]) -> str:
+    """One line per run, printed as the benchmark goes."""
+    head = f"[{done:>3}/{total}] {size:>7} B  {spec.name:<22}"
+    if "error" in run:
+        return f"{head} FAILED: {run['error']}"
+    return (
+        f"{head}{run['req_per_s']:>10,.0f} req/s  CPU {run['server_total_us']:6.2f} us/req "
+        f"(user {run['server_user_us']:5.2f})  p99 {run['p99_us']:8.0f} us  "
+        f"srv {run['server_cpu_pct']:3.0f}%  cli {run['client_cpu_pct']:3.0f}%"
+    )
+
+
+def run_all(specs: list[ServerSpec], args: argparse.Namespace, cfg: Config) -> list[dict]:
+    """Every run, interleaved: for each size and repeat, each server once."""
+    client_bin = ensure_built("echo_client")
+    if any(spec.name == "c-epoll" for spec in specs):
+        ensure_built("echo_server")
+    runs = []
+    total = len(args.size) * args.repeats * len(specs)
+    for size in args.size:
+        for repeat in range(args.repeats):
+            for spec in specs:
+                try:
+                    run = measure(spec, size, cfg, client_bin)
+                except RunError as exc:
+                    run = {"error": str(exc)}
+                run.update(server=spec.name, size=size, repeat=repeat)
+                runs.append(run)
+                print(progress(len(runs), total, spec, size, run), flush=True)
+    return runs
+
+
+def make_config(args: argparse.Namespace) -> Config:
+    """The shared run settings, with the CPUs chosen when not given."""
+    server_cpu, client_cpu = pick_cpus()
+    return Config(
+        connections=args.connections,
+        duration=args.duration,
+        warmup=args.warmup,
+        server_cpu=server_cpu if args.server_cpu is None else args.server_cpu,
+        client_cpu=client_cpu if args.client_cpu is None else args.client_cpu,
+    )
+
+
+def print_plan(
+    specs: list[ServerSpec], skipped: dict[str, str], args: argparse.Namespace, cfg: Config
+) -> None:
+    """Say what will run, what is skipped and why, and how long it should take."""
+    for name, reason in skipped.items():
+        print(f"skipping {name}: {reason}")
+    if cfg.server_cpu == cfg.client_cpu:
+        print(f"warning: server and client share CPU {cfg.server_cpu}; expect contention")
+    runs = len(args.size) * args.repeats * len(specs)
+    minutes = runs * (args.duration + args.warmup + 0.5) / 60
+    print(
+        f"{len(specs)} servers x {args.repeats} repeats x {len(args.size)} sizes = {runs} runs, "
+        f"about {minutes:.1f} min; server on CPU {cfg.server_cpu}, client on CPU {cfg.client_cpu}"
+    )
+
+
+def write_report(
+    runs: list[dict],
+    specs: list[ServerSpec],
+    skipped: dict[str, str],
+    meta: dict[str, Any],
+    args: argparse.Namespace,
+) -> Path:
+    """Print the table and write the JSON document; return its path."""
+    summaries = report.summarise(runs, [spec.name for spec in specs])
+    for summary in summaries.values():
+        report.add_ratios(summary, BASELINE)
+    cfg = meta["config"]
+    title = (
+        f"echo: {cfg['connections']} connections, {args.repeats} repeats x "
+        f"{cfg['duration']:g} s (+{cfg['warmup']:g} s warm-up); "
+        f"server CPU {cfg['server_cpu']}, client CPU {cfg['client_cpu']}"
+    )
+    print()
+    print(report.format_table(summaries, title, BASELINE))
+    path: Path = args.json or RESULTS_DIR / f"echo-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"meta": meta, "skipped": skipped, "summary": summaries, "runs": runs}
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; return the exit status (0 unless nothing could run)."""
+    args = parse_args(argv)
+    if args.list:
+        for spec in catalog():
+            print(f"{spec.name:<22} {spec.skip_reason or spec.about}")
+        return 0
+    specs, skipped = select_servers(args.servers)
+    cfg = make_config(args)
+    print_plan(specs, skipped, args, cfg)
+    if not specs:
+        print("no server to run", file=sys.stderr)
+        return 1
+    # The harness mostly waits on the client's output; keep it off the server's CPU.
+    os.sched_setaffinity(0, {cfg.client_cpu})
+    meta = metadata(args, cfg)
+    try:
+        runs = run_all(specs, args, cfg)
+    except BuildError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    meta["loadavg_end"] = os.getloadavg()
+    path = write_report(runs, specs, skipped, meta, args)
+    print(f"\nresults written to {path}")
+    return 1 if all("error" in run for run in runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
