@@ -1,0 +1,12 @@
+"""Protocols: the code that speaks wire formats, above the transports.
+
+Every protocol here subclasses `minireactor.protocol.Protocol` and uses
+asyncio's method names, so it runs on minireactor's reactor and, unchanged,
+on asyncio's event loop. Nothing in this package touches a socket.
+
+* `basic`: framing, the first job of any stream protocol: lines
+  (`LineReceiver`), netstrings and 32-bit length prefixes.
+* `http_parser`, `http_messages`: HTTP/1.1 messages, parsed "sans-IO".
+
+Read next: `basic.py`.
+"""

@@ -1,0 +1,419 @@
+"""Tests for minireactor/protocols/http_parser.py and http_messages.py (no I/O).
+
+Tables of valid and invalid requests with the status a server must answer,
+property tests (a stream cut anywhere parses the same; random bytes only ever
+raise HTTPParseError), pipelining, limits at their exact edges, and the
+response parser's body rules.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from minireactor.protocols.http_messages import (
+    Headers,
+    HTTPError,
+    HTTPParseError,
+    Request,
+    Response,
+    split_target,
+    wants_keep_alive,
+)
+from minireactor.protocols.http_parser import RequestParser, ResponseParser
+
+
+def parse_all(data: bytes, parser: RequestParser | None = None) -> list[Request]:
+    """Feed `data` in one go and pull every complete request."""
+    parser = parser or RequestParser()
+    parser.feed(data)
+    requests = []
+    while (request := parser.next_request()) is not None:
+        requests.append(request)
+    return requests
+
+
+def summary(request: Request) -> tuple[object, ...]:
+    return (
+        request.method,
+        request.target,
+        request.version,
+        request.headers.raw_items(),
+        request.body,
+        request.trailers.raw_items(),
+        request.keep_alive,
+    )
+
+
+# -- valid requests ------------------------------------------------------------------
+
+GET11 = b"GET / HTTP/1.1\r\nHost: a\r\n"
+POST = b"POST / HTTP/1.1\r\nHost: a\r\n"
+CHUNKED = POST + b"Transfer-Encoding: chunked\r\n\r\n"
+
+# fmt: off
+VALID = [
+    # (raw request, method, path, query, body, keep_alive)
+    (GET11 + b"\r\n", "GET", "/", "", b"", True),
+    (b"GET /p?q=1&r HTTP/1.1\r\nHost: a\r\n\r\n", "GET", "/p", "q=1&r", b"", True),
+    (b"GET / HTTP/1.0\r\n\r\n", "GET", "/", "", b"", False),
+    (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "GET", "/", "", b"", True),
+    (GET11 + b"Connection: close\r\n\r\n", "GET", "/", "", b"", False),
+    (GET11 + b"Connection: Upgrade, CLOSE\r\n\r\n", "GET", "/", "", b"", False),
+    (POST + b"Content-Length: 5\r\n\r\nhello", "POST", "/", "", b"hello", True),
+    (POST + b"Content-Length: 0\r\n\r\n", "POST", "/", "", b"", True),
+    (POST + b"Content-Length: 007\r\n\r\n1234567", "POST", "/", "", b"1234567", True),
+    (CHUNKED + b"5\r\nhello\r\n6;name=value\r\n world\r\n0\r\n\r\n",
+     "POST", "/", "", b"hello world", True),
+    (POST + b"Transfer-Encoding: Chunked\r\n\r\nA\r\n0123456789\r\n0\r\n\r\n",
+     "POST", "/", "", b"0123456789", True),
+    (b"\r\n\r\n" + GET11 + b"\r\n", "GET", "/", "", b"", True),  # leading CRLFs are skipped
+    (b"GET http://a.example/x?y HTTP/1.1\r\nHost: a\r\n\r\n", "GET", "/x", "y", b"", True),
+    (b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "OPTIONS", "*", "", b"", True),
+    (GET11 + b"X-Empty:\r\nX-Tab:\tv\t\r\n\r\n", "GET", "/", "", b"", True),
+    (GET11 + b"X-Latin: caf\xe9\r\n\r\n", "GET", "/", "", b"", True),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("raw", "method", "path", "query", "body", "keep_alive"), VALID)
+def test_valid_requests(
+    raw: bytes, method: str, path: str, query: str, body: bytes, keep_alive: bool
+) -> None:
+    [request] = parse_all(raw)
+    assert (request.method, request.path, request.query) == (method, path, query)
+    assert request.body == body
+    assert request.keep_alive is keep_alive
+
+
+def test_headers_keep_case_order_and_repeats() -> None:
+    [request] = parse_all(
+        b"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nx-a: 2\r\nX-Latin: caf\xe9\r\n\r\n"
+    )
+    assert request.headers["X-A"] == "1, 2"
+    assert request.headers.get_all("x-A") == ["1", "2"]
+    assert request.headers["x-latin"] == "café"
+    assert request.headers.raw_items()[1:3] == [("X-A", "1"), ("x-a", "2")]
+
+
+def test_chunked_trailers() -> None:
+    [request] = parse_all(
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\nX-Sum: 42\r\nX-Other: b\r\n\r\n"
+    )
+    assert request.body == b"abc"
+    assert request.trailers["x-sum"] == "42"
+    assert request.trailers.get("X-Other") == "b"
+
+
+# -- invalid requests and the answer each deserves ----------------------------------
+
+# fmt: off
+INVALID = [
+    ("garbage", b"hello\r\n\r\n", 400),
+    ("two spaces", b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    ("no version", b"GET /\r\nHost: a\r\n\r\n", 400),
+    ("bad version", b"GET / HTTX/1.1\r\nHost: a\r\n\r\n", 400),
+    ("HTTP/2 in 1.1 framing", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+    ("space in target", b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    ("control in target", b"GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    ("bad method", b"G@T / HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+    ("no Host in 1.1", b"GET / HTTP/1.1\r\n\r\n", 400),
+    ("two Hosts", GET11 + b"Host: b\r\n\r\n", 400),
+    ("space before colon", GET11 + b"X-A : 1\r\n\r\n", 400),
+    ("space in name", GET11 + b"X A: 1\r\n\r\n", 400),
+    ("bad char in name", GET11 + b"X(A): 1\r\n\r\n", 400),
+    ("no colon", GET11 + b"X-A 1\r\n\r\n", 400),
+    ("empty name", GET11 + b": 1\r\n\r\n", 400),
+    ("obs-fold", GET11 + b"X-A: 1\r\n  2\r\n\r\n", 400),
+    ("NUL in value", GET11 + b"X-A: a\x00b\r\n\r\n", 400),
+    ("bare CR in value", GET11 + b"X-A: a\rb\r\n\r\n", 400),
+    ("bare LF line", GET11 + b"X-A: 1\nX-B: 2\r\n\r\n", 400),
+    ("LF-only head", b"GET / HTTP/1.1\nHost: a\n\n", 400),
+    ("CL and TE", POST + b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("TE and CL", POST + b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", 400),
+    ("two CLs differing", POST + b"Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400),
+    ("two CLs equal", POST + b"Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400),
+    ("CL list", POST + b"Content-Length: 3, 3\r\n\r\nabc", 400),
+    ("negative CL", POST + b"Content-Length: -1\r\n\r\n", 400),
+    ("plus CL", POST + b"Content-Length: +3\r\n\r\nabc", 400),
+    ("hex CL", POST + b"Content-Length: 0x3\r\n\r\nabc", 400),
+    ("empty CL", POST + b"Content-Length:\r\n\r\n", 400),
+    ("unicode-digit CL", POST + b"Content-Length: \xb2\r\n\r\nab", 400),
+    ("TE gzip", POST + b"Transfer-Encoding: gzip\r\n\r\n", 501),
+    ("TE gzip, chunked", POST + b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501),
+    ("TE chunked twice", POST + b"Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400),
+    ("TE empty", POST + b"Transfer-Encoding:\r\n\r\n", 400),
+    ("TE in HTTP/1.0", b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("chunk size not hex", CHUNKED + b"xyz\r\n", 400),
+    ("chunk size negative", CHUNKED + b"-1\r\n", 400),
+    ("chunk size huge", CHUNKED + b"10000000000000000\r\n", 400),
+    ("chunk size 0x", CHUNKED + b"0x5\r\nhello\r\n0\r\n\r\n", 400),
+    ("chunk longer than size", CHUNKED + b"3\r\nhello\r\n0\r\n\r\n", 400),
+    ("LF in chunk extension", CHUNKED + b"3;a\nb\r\nabc\r\n0\r\n\r\n", 400),
+    ("bad trailer", CHUNKED + b"0\r\nbad trailer\r\n\r\n", 400),
+    ("CL over limit", POST + b"Content-Length: 1048577\r\n\r\n", 413),
+    ("CL absurd", POST + b"Content-Length: " + b"9" * 5000 + b"\r\n\r\n", 413),
+    ("chunks over limit", CHUNKED + b"100000\r\n" + b"x" * 0x100000 + b"\r\n1\r\n", 413),
+    ("head over limit", GET11 + b"X-Big: " + b"a" * 17000 + b"\r\n\r\n", 431),
+    ("endless head", GET11 + b"X-Big: " + b"a" * 17000, 431),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("raw", "status"), [c[1:] for c in INVALID], ids=[c[0] for c in INVALID])
+def test_invalid_requests(raw: bytes, status: int) -> None:
+    parser = RequestParser()
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(raw, parser)
+    assert info.value.status == status
+    assert str(info.value)  # a message saying what was wrong
+    with pytest.raises(HTTPParseError):  # and the stream stays broken
+        parser.next_request()
+
+
+def test_error_mentions_the_limit() -> None:
+    with pytest.raises(HTTPParseError, match=r"16384 bytes.*max_head_bytes"):
+        parse_all(b"GET / HTTP/1.1\r\nX: " + b"a" * 20000 + b"\r\n\r\n")
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_head_limit_is_exact(extra: int) -> None:
+    start = b"GET / HTTP/1.1\r\nHost: a\r\nX: "
+    filler = b"a" * (100 - len(start) - 4 + extra)
+    raw = start + filler + b"\r\n\r\n"
+    parser = RequestParser(max_head_bytes=100)
+    if extra:
+        with pytest.raises(HTTPParseError) as info:
+            parse_all(raw, parser)
+        assert info.value.status == 431
+    else:
+        assert len(raw) == 100 and len(parse_all(raw, parser)) == 1
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_body_limit_is_exact(extra: int) -> None:
+    size = 10 + extra
+    fixed = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size
+    chunked = (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"6\r\nxxxxxx\r\n%x\r\n" % (size - 6)
+        + b"x" * (size - 6)
+        + b"\r\n0\r\n\r\n"
+    )
+    for raw in (fixed, chunked):
+        parser = RequestParser(max_body_bytes=10)
+        if extra:
+            with pytest.raises(HTTPParseError) as info:
+                parse_all(raw, parser)
+            assert info.value.status == 413
+        else:
+            assert parse_all(raw, parser)[0].body == b"x" * size
+
+
+def test_eof_in_the_middle_of_a_request() -> None:
+    parser = RequestParser()
+    parser.feed(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab")
+    assert parser.next_request() is None
+    parser.feed_eof()
+    with pytest.raises(HTTPParseError, match="closed in the middle"):
+        parser.next_request()
+
+
+def test_eof_between_requests_is_clean() -> None:
+    parser = RequestParser()
+    parser.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    parser.feed_eof()
+    assert parser.next_request() is not None
+    assert parser.next_request() is None
+
+
+def test_phase_and_expect_continue() -> None:
+    parser = RequestParser()
+    assert parser.phase == "idle"
+    parser.feed(b"POST / HTTP/1.1\r\nHost: a\r\n")
+    assert parser.phase == "head" and parser.next_request() is None
+    parser.feed(b"Expect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+    assert parser.next_request() is None
+    assert parser.phase == "body" and parser.expects_continue
+    parser.feed(b"ok")
+    request = parser.next_request()
+    assert request is not None and request.body == b"ok"
+    assert not parser.expects_continue and parser.phase == "idle"
+
+
+# -- pipelining and incremental feeding --------------------------------------------
+
+PIPELINE = (
+    b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+    b"POST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+    b"POST /3 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"2\r\nde\r\n1;x=y\r\nf\r\n0\r\nT: 1\r\n\r\n"
+    b"GET /4 HTTP/1.0\r\n\r\n"
+    b"HEAD /5 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+)
+
+
+def test_pipelined_requests_in_one_chunk_come_out_in_order() -> None:
+    requests = parse_all(PIPELINE)
+    assert [r.target for r in requests] == ["/1", "/2", "/3", "/4", "/5"]
+    assert [r.body for r in requests] == [b"", b"abc", b"def", b"", b""]
+    assert requests[2].trailers["t"] == "1"
+    assert [r.keep_alive for r in requests] == [True, True, True, False, False]
+
+
+def test_one_byte_at_a_time() -> None:
+    parser = RequestParser()
+    requests = []
+    for i in range(len(PIPELINE)):
+        parser.feed(PIPELINE[i : i + 1])
+        while (request := parser.next_request()) is not None:
+            requests.append(request)
+    assert [summary(r) for r in requests] == [summary(r) for r in parse_all(PIPELINE)]
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=0, max_value=len(PIPELINE)), max_size=12))
+def test_any_split_gives_the_same_requests(cuts: list[int]) -> None:
+    points = [0, *sorted(cuts), len(PIPELINE)]
+    parser = RequestParser()
+    requests = []
+    for start, end in itertools.pairwise(points):
+        parser.feed(PIPELINE[start:end])
+        while (request := parser.next_request()) is not None:
+            requests.append(request)
+    assert [summary(r) for r in requests] == [summary(r) for r in parse_all(PIPELINE)]
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=300), st.integers(min_value=1, max_value=50))
+def test_random_bytes_raise_only_parse_errors(data: bytes, step: int) -> None:
+    parser = RequestParser(max_head_bytes=128, max_body_bytes=64)
+    try:
+        for i in range(0, len(data), step):
+            parser.feed(data[i : i + step])
+            while parser.next_request() is not None:
+                pass
+        parser.feed_eof()
+        parser.next_request()
+    except HTTPParseError as exc:
+        assert 400 <= exc.status < 600
+
+
+@settings(max_examples=300)
+@given(st.data())
+def test_mutated_requests_raise_only_parse_errors(data: st.DataObject) -> None:
+    raw = bytearray(PIPELINE)
+    for _ in range(data.draw(st.integers(1, 4))):
+        index = data.draw(st.integers(0, len(raw) - 1))
+        raw[index] = data.draw(st.sampled_from(b"\r\n :;0aZ\x00\xff\t-,"))
+    try:
+        parse_all(bytes(raw))
+    except HTTPParseError as exc:
+        assert exc.status in (400, 413, 431, 501, 505)
+
+
+# -- the response parser ------------------------------------------------------------
+
+
+def parse_responses(data: bytes, method: str = "GET", eof: bool = False) -> list[Response]:
+    parser = ResponseParser()
+    parser.feed(data)
+    if eof:
+        parser.feed_eof()
+    responses = []
+    while (response := parser.next_response(method)) is not None:
+        responses.append(response)
+    return responses
+
+
+def test_response_with_length_and_chunks() -> None:
+    first, second = parse_responses(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
+        b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nno!\r\n0\r\n\r\n"
+    )
+    assert (first.status, first.reason, first.body, first.keep_alive) == (200, "OK", b"hi", True)
+    assert (second.status, second.body) == (404, b"no!")
+
+
+def test_response_until_close() -> None:
+    assert parse_responses(b"HTTP/1.1 200 OK\r\n\r\npartial") == []
+    [response] = parse_responses(b"HTTP/1.0 200 OK\r\n\r\nall of it", eof=True)
+    assert response.body == b"all of it" and not response.keep_alive
+
+
+@pytest.mark.parametrize(
+    ("status_line", "method"),
+    [
+        (b"HTTP/1.1 204 No Content", "GET"),
+        (b"HTTP/1.1 304 Not Modified", "GET"),
+        (b"HTTP/1.1 200 OK", "HEAD"),
+        (b"HTTP/1.1 100 Continue", "POST"),
+    ],
+)
+def test_responses_without_body(status_line: bytes, method: str) -> None:
+    raw = (
+        status_line
+        + b"\r\nContent-Length: 10\r\n\r\n"
+        + b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    )
+    first, second = parse_responses(raw, method)
+    assert first.body == b"" and second.status == 200
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 2000 OK\r\n\r\n",
+        b"FTP/1.1 200 OK\r\n\r\n",
+        b"HTTP/1.1 20x OK\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+    ],
+)
+def test_invalid_responses(raw: bytes) -> None:
+    with pytest.raises(HTTPParseError):
+        parse_responses(raw)
+
+
+# -- the message records -------------------------------------------------------------
+
+
+def test_headers_mapping_behaviour() -> None:
+    headers = Headers({"Content-Type": "text/plain"})
+    headers.add("Set-Cookie", "a=1")
+    headers.add("set-cookie", "b=2")
+    assert "content-TYPE" in headers and 42 not in headers
+    assert headers.get_all("Set-Cookie") == ["a=1", "b=2"]
+    headers["SET-COOKIE"] = "c=3"
+    assert headers.raw_items() == [("Content-Type", "text/plain"), ("SET-COOKIE", "c=3")]
+    del headers["content-type"]
+    assert list(headers) == ["set-cookie"] and len(headers) == 1
+    assert headers.get("missing", "default") == "default"
+    assert Headers(headers) == headers and dict(headers) == {"set-cookie": "c=3"}
+    with pytest.raises(KeyError):
+        headers["missing"]
+
+
+def test_response_defaults() -> None:
+    response = Response(404, body="gone")
+    assert response.reason == "Not Found" and response.body == b"gone"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert Response(599).reason == ""
+
+
+def test_request_respond_twice_is_an_error() -> None:
+    request = Request("GET", "/")
+    request.respond(Response())
+    assert request.responded
+    with pytest.raises(HTTPError, match="already answered"):
+        request.respond(Response())
+
+
+def test_small_helpers() -> None:
+    assert split_target("/a/b?x=1?y") == ("/a/b", "x=1?y")
+    assert split_target("http://h:1") == ("/", "")
+    assert wants_keep_alive("HTTP/1.1", None) and not wants_keep_alive("HTTP/1.0", None)
+    assert wants_keep_alive("HTTP/1.0", "Keep-Alive") and not wants_keep_alive("HTTP/1.1", "close")
