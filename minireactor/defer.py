@@ -1,0 +1,604 @@
+"""Deferreds: a result that is not there yet, and the coroutine glue built on them.
+
+A `Deferred` is a promise that *someone* will call `callback(result)` or
+`errback(exc)` later. Code that wants the result does not wait for it: it
+registers functions with `add_callback` / `add_errback`, and the Deferred runs
+them, in order, when the result arrives. Each function receives the previous
+one's return value, so a Deferred is a little pipeline (Twisted's idea).
+
+The one rule that makes the pipeline work: **an exception is an error**. A
+callback that raises, or that returns an exception object, sends the chain
+down the error path; an errback that returns anything else recovers it.
+
+Everything else in this module is built from that one class: `succeed`/`fail`,
+`DeferredList`/`gather`, timeouts and `sleep`, `ensure_deferred` (how `await`
+works on top of callbacks), conversion to and from asyncio futures, and `run`,
+the one-liner that runs a `main` on a fresh reactor.
+
+Layer: above the reactor, which it never imports except in `run`; the only
+thing it needs from a "reactor" is `call_later` and `seconds`, so the test
+clock in `testing.py` works too. Read next: `task.py` (LoopingCall).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import sys
+from asyncio import CancelledError
+from collections.abc import Callable, Coroutine, Generator
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar, cast
+
+from .errors import MiniReactorError
+
+__all__ = [
+    "AlreadyCalledError",
+    "CancelledError",
+    "Deferred",
+    "DeferredList",
+    "defer_later",
+    "ensure_deferred",
+    "fail",
+    "gather",
+    "maybe_deferred",
+    "run",
+    "sleep",
+    "succeed",
+]
+
+log = logging.getLogger("minireactor.defer")
+
+_T = TypeVar("_T")
+_S = TypeVar("_S")
+
+
+class AlreadyCalledError(MiniReactorError, RuntimeError):
+    """`callback` or `errback` was called on a Deferred that already has a result."""
+
+
+class DelayedCallLike(Protocol):
+    """What `call_later` returns: something we can cancel."""
+
+    def active(self) -> bool: ...
+
+    def cancel(self) -> None: ...
+
+
+class Scheduler(Protocol):
+    """The part of a reactor this module needs (a `testing.Clock` has it too)."""
+
+    def call_later(self, delay: float, f: Callable[..., Any], *args: Any) -> DelayedCallLike: ...
+
+    def seconds(self) -> float: ...
+
+
+def _is_error(result: Any) -> bool:
+    return isinstance(result, BaseException)
+
+
+@dataclass
+class _Handler:
+    """One function in a chain, with the extra arguments to pass it."""
+
+    func: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+class Deferred(Generic[_T]):
+    """A result that will arrive later, and the functions waiting for it.
+
+    Attributes:
+        called: True once `callback` or `errback` has been called.
+        result: the current value at the end of the chain: the last callback's
+            return value, an exception while the chain is on its error path,
+            or (while paused on another Deferred) that Deferred.
+
+    Errors are plain exception objects, and they keep their `__traceback__`,
+    so an errback can log or re-raise them with the stack of the original
+    failure. An error that reaches the end of the chain and stays there is
+    logged as "Unhandled error in Deferred" when the Deferred is garbage
+    collected: only then do we know for sure that nobody will ever add an
+    errback. (Cancellation is not logged: you asked for it.)
+    """
+
+    def __init__(self, canceller: Callable[[Deferred[Any]], object] | None = None) -> None:
+        """Args:
+        canceller: called by `cancel()` to stop the work behind this Deferred
+            (close a socket, cancel a timer). It may fire the Deferred itself;
+            if it does not, `cancel()` errbacks it with `CancelledError`.
+        """
+        self.called = False
+        self.result: Any = None
+        self._canceller = canceller
+        self._chain: list[tuple[_Handler | None, _Handler | None]] = []
+        self._waiting_on: Deferred[Any] | None = None  # set while paused on another Deferred
+        self._running = False  # True while _run_callbacks is on the stack
+        self._suppress_already_called = False
+
+    # -- registering callbacks ------------------------------------------------
+
+    def add_callbacks(
+        self,
+        callback: Callable[..., Any] | None,
+        errback: Callable[..., Any] | None = None,
+        callback_args: tuple[Any, ...] = (),
+        callback_kwargs: dict[str, Any] | None = None,
+        errback_args: tuple[Any, ...] = (),
+        errback_kwargs: dict[str, Any] | None = None,
+    ) -> Deferred[Any]:
+        """Add a callback for success and an errback for failure, as one step.
+
+        Exactly one of the two runs. `None` on either side passes that kind of
+        result through unchanged. Returns self, so calls can be chained; if
+        the result is already here, the new step runs at once.
+        """
+        ok = None if callback is None else _Handler(callback, callback_args, callback_kwargs or {})
+        bad = None if errback is None else _Handler(errback, errback_args, errback_kwargs or {})
+        self._chain.append((ok, bad))
+        if self.called:
+            self._run_callbacks()
+        return self
+
+    def add_callback(self, f: Callable[..., Any], *args: Any, **kwargs: Any) -> Deferred[Any]:
+        """Run `f(result, *args, **kwargs)` on success; errors pass by."""
+        return self.add_callbacks(f, None, args, kwargs)
+
+    def add_errback(self, f: Callable[..., Any], *args: Any, **kwargs: Any) -> Deferred[Any]:
+        """Run `f(exc, *args, **kwargs)` on error; return a value to recover."""
+        return self.add_callbacks(None, f, errback_args=args, errback_kwargs=kwargs)
+
+    def add_both(self, f: Callable[..., Any], *args: Any, **kwargs: Any) -> Deferred[Any]:
+        """Run `f` on either outcome (like `finally`; return the argument to pass it on)."""
+        return self.add_callbacks(f, f, args, kwargs, args, kwargs)
+
+    # -- firing -----------------------------------------------------------------
+
+    def callback(self, result: _T) -> None:
+        """Deliver the result: the chain starts running now.
+
+        Raises:
+            AlreadyCalledError: this Deferred already has a result.
+            TypeError: `result` is a Deferred or an exception (use `errback`).
+        """
+        if isinstance(result, Deferred) or _is_error(result):
+            raise TypeError(
+                f"callback() needs a plain value, not {result!r}: report errors with errback() "
+                "and chain Deferreds by returning them from a callback"
+            )
+        self._start(result)
+
+    def errback(self, exc: BaseException | None = None) -> None:
+        """Deliver an error. With no argument, inside `except:`, the one being handled.
+
+        Raises:
+            AlreadyCalledError: this Deferred already has a result.
+            TypeError: no exception given and none is being handled.
+        """
+        if exc is None:
+            exc = sys.exc_info()[1]
+        if not isinstance(exc, BaseException):
+            raise TypeError(f"errback() needs an exception instance, got {exc!r}")
+        self._start(exc)
+
+    def _start(self, result: Any) -> None:
+        if self.called:
+            if self._suppress_already_called:
+                # We were cancelled and errbacked ourselves; the work behind us
+                # did not know and has now finished. Ignore it, once.
+                self._suppress_already_called = False
+                return
+            raise AlreadyCalledError(
+                f"{self!r} already has a result; a Deferred fires exactly once "
+                "(create a new one for each result)"
+            )
+        self.called = True
+        self.result = result
+        self._run_callbacks()
+
+    def cancel(self) -> None:
+        """Ask for the work to stop; the Deferred errbacks with `CancelledError`.
+
+        If the result is already here, there is nothing to cancel, unless the
+        chain is paused waiting for another Deferred: then that one is cancelled.
+        `CancelledError` is `asyncio.CancelledError` itself, so coroutines and
+        asyncio code catch the same exception whichever loop runs them.
+        """
+        if not self.called:
+            if self._canceller is not None:
+                self._canceller(self)
+            if not self.called:
+                self.errback(CancelledError())
+                self._suppress_already_called = True
+        elif self._waiting_on is not None:
+            self._waiting_on.cancel()
+
+    # -- running the chain ------------------------------------------------------
+
+    def _run_callbacks(self) -> None:
+        """Run waiting steps until the chain is empty or paused on another Deferred."""
+        if self._running:
+            return  # re-entered from one of our own callbacks: the outer loop carries on
+        self._running = True
+        try:
+            while self._chain and self._waiting_on is None:
+                ok, bad = self._chain.pop(0)
+                handler = bad if _is_error(self.result) else ok
+                if handler is None:
+                    continue  # this step does not handle this kind of result: pass it on
+                try:
+                    result = handler.func(self.result, *handler.args, **handler.kwargs)
+                except (Exception, CancelledError) as exc:
+                    # KeyboardInterrupt and SystemExit are not caught: they must
+                    # stop the program, not travel down a chain.
+                    result = exc
+                if isinstance(result, Deferred):
+                    self._pause_on(result)
+                else:
+                    self.result = result
+        finally:
+            self._running = False
+
+    def _pause_on(self, inner: Deferred[Any]) -> None:
+        """A callback returned a Deferred: wait for it, then go on with its result."""
+        if inner is self:
+            self.result = RuntimeError(
+                "a callback returned its own Deferred; it would wait forever"
+            )
+            return
+        self._waiting_on = inner
+        self.result = inner
+        inner.add_both(self._resume)  # may run at once, if inner has fired
+
+    def _resume(self, result: Any) -> None:
+        self._waiting_on = None
+        self.result = result
+        self._run_callbacks()
+        # Returning None leaves `inner` holding None: its result, error or not,
+        # now belongs to us, so `inner` must not report it as unhandled.
+
+    def __del__(self) -> None:
+        result = getattr(self, "result", None)
+        if isinstance(result, BaseException) and not isinstance(result, CancelledError):
+            log.error(
+                "Unhandled error in Deferred (no errback took it before it was garbage collected):",
+                exc_info=result,
+            )
+
+    def __repr__(self) -> str:
+        if self._waiting_on is not None:
+            state = f"waiting on {self._waiting_on!r}"
+        elif self.called:
+            state = f"result={self.result!r}"
+        else:
+            state = "pending"
+        return f"<Deferred {state}>"
+
+    # -- timeouts ---------------------------------------------------------------
+
+    def add_timeout(self, seconds: float, reactor: Scheduler) -> Deferred[_T]:
+        """Cancel this Deferred if it has no result within `seconds`.
+
+        A timeout shows up as `TimeoutError` (the built-in) instead of
+        `CancelledError`. Returns self.
+        """
+        timed_out = False
+
+        def expire() -> None:
+            nonlocal timed_out
+            timed_out = True
+            self.cancel()
+
+        timer = reactor.call_later(seconds, expire)
+
+        def convert(result: Any) -> Any:
+            if timer.active():
+                timer.cancel()
+            if timed_out and isinstance(result, CancelledError):
+                raise TimeoutError(f"{self!r} had no result within {seconds} s") from result
+            return result
+
+        self.add_both(convert)
+        return self
+
+    # -- coroutines and asyncio -------------------------------------------------
+
+    def __await__(self) -> Generator[Any, Any, _T]:
+        """Awaiting a Deferred hands it to whoever drives the coroutine.
+
+        The whole trick is one `yield`: the coroutine stops and passes this
+        Deferred up to its driver (`ensure_deferred`), which adds a callback
+        that resumes the coroutine with `send(result)`, or `throw(exc)` on
+        error. Like any callback that returns None, that consumes the result:
+        a second `await` of the same Deferred gets None.
+
+        Inside an asyncio task, await `d.as_future(loop)` instead: asyncio's
+        driver only understands its own futures.
+        """
+        result = yield self
+        return cast(_T, result)
+
+    def as_future(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[_T]:
+        """An asyncio future on `loop` with this Deferred's outcome.
+
+        Cancelling the future cancels this Deferred. Use from the loop's thread.
+        """
+        future: asyncio.Future[_T] = loop.create_future()
+
+        def transfer(result: Any) -> None:
+            if future.done():
+                return  # it was cancelled from the asyncio side
+            if isinstance(result, CancelledError):
+                future.cancel()
+            elif _is_error(result):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+            # Returning None: the future owns the outcome now (and asyncio
+            # reports exceptions nobody retrieved from it).
+
+        def on_done(f: asyncio.Future[_T]) -> None:
+            if f.cancelled():
+                self.cancel()
+
+        future.add_done_callback(on_done)
+        self.add_both(transfer)
+        return future
+
+    @staticmethod
+    def from_future(future: asyncio.Future[_S]) -> Deferred[_S]:
+        """A Deferred with the outcome of an asyncio future (cancel goes both ways)."""
+        d: Deferred[_S] = Deferred(canceller=lambda _: future.cancel())
+
+        def adapt(f: asyncio.Future[_S]) -> None:
+            if d.called:
+                return  # the Deferred was cancelled first and has its result
+            if f.cancelled():
+                d.errback(CancelledError())
+            elif (exc := f.exception()) is not None:
+                d.errback(exc)
+            else:
+                d.callback(f.result())
+
+        future.add_done_callback(adapt)
+        return d
+
+
+def succeed(result: _T) -> Deferred[_T]:
+    """A Deferred that already has `result`."""
+    d: Deferred[_T] = Deferred()
+    d.callback(result)
+    return d
+
+
+def fail(exc: BaseException) -> Deferred[Any]:
+    """A Deferred that already failed with `exc`."""
+    d: Deferred[Any] = Deferred()
+    d.errback(exc)
+    return d
+
+
+def maybe_deferred(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Deferred[Any]:
+    """Call `f` and always get a Deferred back, whatever it did.
+
+    A plain value is wrapped with `succeed`, an exception with `fail`, a
+    coroutine is started with `ensure_deferred`; a Deferred is returned as is.
+    """
+    try:
+        result = f(*args, **kwargs)
+    except Exception as exc:
+        return fail(exc)
+    if isinstance(result, Deferred):
+        return result
+    if inspect.iscoroutine(result):
+        return ensure_deferred(result)
+    return succeed(result)
+
+
+class DeferredList(Deferred[Any]):
+    """Wait for several Deferreds; fire with `[(succeeded, result), ...]` in their order.
+
+    Args:
+        deferreds: the Deferreds to wait for.
+        fire_on_one_callback: fire with `(result, index)` on the first success.
+        fire_on_one_errback: errback with the first error instead of waiting.
+        consume_errors: leave each failed Deferred holding None, so its error
+            is reported here only (not again as "unhandled" at GC).
+
+    Cancelling the list cancels every Deferred in it that has no result yet.
+    """
+
+    def __init__(
+        self,
+        deferreds: list[Deferred[Any]],
+        fire_on_one_callback: bool = False,
+        fire_on_one_errback: bool = False,
+        consume_errors: bool = False,
+    ) -> None:
+        super().__init__(canceller=self._cancel_all)
+        self._deferreds = list(deferreds)
+        self._results: list[tuple[bool, Any] | None] = [None] * len(self._deferreds)
+        self._remaining = len(self._deferreds)
+        self._fire_on_one_callback = fire_on_one_callback
+        self._fire_on_one_errback = fire_on_one_errback
+        self._consume_errors = consume_errors
+        if not self._deferreds and not fire_on_one_callback:
+            self.callback([])
+        for index, d in enumerate(self._deferreds):
+            d.add_both(self._one_done, index)
+
+    def _one_done(self, result: Any, index: int) -> Any:
+        ok = not _is_error(result)
+        self._results[index] = (ok, result)
+        self._remaining -= 1
+        if not self.called:
+            if ok and self._fire_on_one_callback:
+                self.callback((result, index))
+            elif not ok and self._fire_on_one_errback:
+                self.errback(result)
+            elif self._remaining == 0:
+                self.callback(self._results)
+        if not ok and self._consume_errors:
+            return None
+        return result
+
+    def _cancel_all(self, _: Deferred[Any]) -> None:
+        for d in self._deferreds:
+            if not d.called:
+                d.cancel()
+
+
+def gather(*deferreds: Deferred[Any], consume_errors: bool = True) -> Deferred[list[Any]]:
+    """Fire with the list of all results, or errback with the first error.
+
+    The error is the original exception, not a wrapper. `consume_errors`
+    defaults to True, unlike Twisted's `gatherResults`: the gathered Deferred
+    already reports the failure, and asyncio's `gather` behaves the same way.
+    """
+    dl = DeferredList(list(deferreds), fire_on_one_errback=True, consume_errors=consume_errors)
+    return dl.add_callback(lambda results: [result for _, result in results])
+
+
+def defer_later(
+    reactor: Scheduler, delay: float, f: Callable[..., Any], *args: Any
+) -> Deferred[Any]:
+    """Call `f(*args)` after `delay` seconds; the Deferred fires with its result.
+
+    Cancelling before then cancels the timer, so `f` never runs.
+    """
+    d: Deferred[Any] = Deferred(canceller=lambda _: timer.cancel())
+    timer = reactor.call_later(delay, d.callback, None)
+    d.add_callback(lambda _: f(*args))
+    return d
+
+
+def sleep(reactor: Scheduler, seconds: float) -> Deferred[None]:
+    """A Deferred that fires with None after `seconds`: `await sleep(reactor, 1)`."""
+    return defer_later(reactor, seconds, lambda: None)
+
+
+class _CoroutineRunner:
+    """Drives one coroutine: each `await` of a Deferred becomes a callback.
+
+    The coroutine yields the Deferred it awaits (see `Deferred.__await__`);
+    we add a callback to it that resumes the coroutine. If that Deferred has
+    already fired, the callback runs inside `add_both`, while `_step` is still
+    on the stack; resuming recursively there would grow the stack with each
+    ready await, so the callback leaves the result for `_step`'s loop instead.
+    """
+
+    def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self._coro = coro
+        self.deferred: Deferred[Any] = Deferred(canceller=self._cancel)
+        self._awaiting: Deferred[Any] | None = None
+        self._stepping = False
+        self._ready: list[Any] = []  # a result that arrived while _step was running
+
+    def _step(self, result: Any) -> None:
+        self._stepping = True
+        try:
+            while True:
+                try:
+                    if _is_error(result):
+                        awaited = self._coro.throw(result)
+                    else:
+                        awaited = self._coro.send(result)
+                except StopIteration as stop:
+                    self._finish(stop.value)
+                    return
+                except (Exception, CancelledError) as exc:
+                    self.deferred.errback(exc)
+                    return
+                if not isinstance(awaited, Deferred):
+                    result = TypeError(
+                        f"a coroutine run by ensure_deferred awaited {awaited!r}; it can only "
+                        "await Deferreds (wrap an asyncio future with Deferred.from_future)"
+                    )
+                    continue
+                self._awaiting = awaited
+                awaited.add_both(self._resume)
+                if not self._ready:
+                    return  # it will resume us later, from its callback
+                result = self._ready.pop()
+        finally:
+            self._stepping = False
+
+    def _finish(self, value: Any) -> None:
+        if isinstance(value, Deferred):
+            value = TypeError(f"a coroutine returned {value!r}; await it instead of returning it")
+        self.deferred._start(value)  # an exception returned is an error, as in any callback
+
+    def _resume(self, result: Any) -> None:
+        self._awaiting = None
+        if self._stepping:
+            self._ready.append(result)
+        else:
+            self._step(result)
+
+    def _cancel(self, _: Deferred[Any]) -> None:
+        # Cancelling the Deferred we await makes it errback with
+        # CancelledError, which _step throws into the coroutine at its await.
+        if self._awaiting is not None:
+            self._awaiting.cancel()
+
+
+def ensure_deferred(coro: Coroutine[Any, Any, _T] | Deferred[_T]) -> Deferred[_T]:
+    """Start running a coroutine; return a Deferred for its result.
+
+    The coroutine runs at once, up to its first `await` of a pending
+    Deferred. Cancelling the returned Deferred throws `CancelledError` into
+    the coroutine where it is waiting. A Deferred is returned unchanged.
+
+    Raises:
+        TypeError: `coro` is neither a coroutine nor a Deferred.
+    """
+    if isinstance(coro, Deferred):
+        return coro
+    if not inspect.iscoroutine(coro):
+        raise TypeError(f"ensure_deferred() needs a coroutine (call your async def), got {coro!r}")
+    runner = _CoroutineRunner(coro)
+    runner._step(None)
+    return runner.deferred
+
+
+def run(main: Callable[..., Any], *args: Any, backend: str = "auto") -> Any:
+    """Run `main(reactor, *args)` on a fresh reactor and return its result.
+
+    `main` may be a plain function, an `async def`, or return a Deferred;
+    the reactor runs until that result arrives, then stops and closes (it is
+    closed even if something fails). An error is raised here, with its
+    original traceback.
+
+    Raises:
+        Whatever `main` raised; RuntimeError if the reactor was stopped by
+        someone else before `main` finished (its work is cancelled).
+    """
+    from .reactor import Reactor  # here, not at the top: the reactor is a layer below us
+
+    reactor = Reactor(backend=backend)
+    outcome: list[Any] = []
+    pending: list[Deferred[Any]] = []
+
+    def finish(result: Any) -> None:
+        outcome.append(result)
+        reactor.stop()
+
+    def start() -> None:
+        d = maybe_deferred(main, reactor, *args)
+        pending.append(d)
+        d.add_both(finish)
+
+    try:
+        reactor.call_when_running(start)
+        reactor.run()
+    finally:
+        reactor.close()
+    if not outcome:
+        if pending:
+            pending[0].cancel()
+        raise RuntimeError("the reactor was stopped before main() finished; its work was cancelled")
+    if _is_error(outcome[0]):
+        raise outcome[0]
+    return outcome[0]
