@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from benchmarks.servers.common import READ_SIZE, announce, make_parser
 
@@ -28,8 +28,8 @@ class EchoProtocol(asyncio.Protocol):
     """Writes back every chunk it receives."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports quack like asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.transport.write(data)

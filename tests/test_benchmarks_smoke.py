@@ -1,0 +1,122 @@
+"""Smoke tests of benchmarks/: the harness runs end to end, so it cannot rot.
+
+Not a measurement: the echo benchmark runs for a fraction of a second with
+two servers (asyncio's Protocol server and the C reference) and four
+connections, and we check the JSON it writes has sane fields. The pieces it
+leans on are checked directly too: the /proc CPU accounting counts threads
+that have already ended, sizes parse, --servers patterns select, and a
+missing compiler gives a clear error. About 5 s in all.
+
+Needs Linux (/proc, epoll) and gcc; skipped with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import select
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from benchmarks import build
+from benchmarks.echo import parse_sizes, select_servers
+from benchmarks.procstat import process_cpu
+
+ROOT = Path(__file__).resolve().parent.parent
+
+needs_linux = pytest.mark.skipif(
+    not hasattr(select, "epoll") or not Path("/proc/self/stat").exists(),
+    reason="the benchmarks need Linux (/proc and epoll)",
+)
+needs_gcc = pytest.mark.skipif(
+    build.gcc_path() is None, reason="gcc is not installed: the C load client cannot be built"
+)
+
+
+@needs_linux
+@needs_gcc
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_echo_harness_writes_sane_json(tmp_path: Path) -> None:
+    out = tmp_path / "echo.json"
+    command = [
+        sys.executable, "-m", "benchmarks.echo",
+        "--servers", "asyncio-protocol,c-epoll",
+        "--repeats", "1", "--duration", "0.3", "--warmup", "0.1", "--connections", "4",
+        "--json", str(out),
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=50)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "asyncio-protocol" in result.stdout and "vs aio" in result.stdout
+
+    document = json.loads(out.read_text())
+    assert document["meta"]["config"]["connections"] == 4
+    runs = document["runs"]
+    assert {run["server"] for run in runs} == {"asyncio-protocol", "c-epoll"}
+    for run in runs:
+        assert "error" not in run, run
+        assert run["requests"] > 0 and run["req_per_s"] > 0
+        assert run["errors"] == 0
+        assert 0 < run["p50_us"] <= run["p99_us"]
+        assert 0 <= run["server_user_us"] <= run["server_total_us"]
+        # Bytes counted in the window differ from requests x size by at most
+        # one message per connection (those in flight when it opened/closed).
+        assert abs(run["bytes"] - run["requests"] * 1024) <= 4 * 1024
+    baseline = document["summary"]["1024"]["asyncio-protocol"]
+    assert baseline["ratio_req_per_s"] == pytest.approx(1.0)
+    assert baseline["req_per_s"]["min"] <= baseline["req_per_s"]["median"]
+
+
+@needs_linux
+@pytest.mark.timeout(30)
+def test_cpu_accounting_counts_threads_that_have_ended() -> None:
+    # Two threads each burn 0.15 s of CPU and exit; the process then idles.
+    code = textwrap.dedent("""
+        import threading, time
+        def burn():
+            end = time.thread_time() + 0.15
+            while time.thread_time() < end:
+                pass
+        threads = [threading.Thread(target=burn) for _ in range(2)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        print("done", flush=True)
+        input()
+    """)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "done\n"
+        assert process_cpu(child.pid).total >= 0.28  # 0.3 s, less a tick of rounding
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_sizes_parse_as_kib() -> None:
+    assert parse_sizes("1k,10k,100k") == [1024, 10240, 102400]
+    assert parse_sizes("512, 1KiB, 1m") == [512, 1024, 1024 * 1024]
+    with pytest.raises(argparse.ArgumentTypeError, match="1k"):
+        parse_sizes("lots")
+
+
+def test_server_patterns_select_families_and_reject_unknown_names() -> None:
+    runnable, skipped = select_servers("asyncio")
+    names = {spec.name for spec in runnable} | set(skipped)
+    assert names == {"asyncio-protocol", "asyncio-streams"}
+    with pytest.raises(SystemExit, match="no-such-server"):
+        select_servers("no-such-server")
+
+
+def test_missing_compiler_gives_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build, "BIN_DIR", tmp_path)
+    monkeypatch.setenv("CC", "no-such-compiler-here")
+    with pytest.raises(build.BuildError, match="gcc was not found"):
+        build.ensure_built("echo_client")
