@@ -7,9 +7,9 @@ Design principles (read these first):
    `call_from_thread`, the one thread-safe method.
 2. One place calls user code: `_call`. It catches and logs what a callback
    raises, so one broken callback never stops the loop.
-3. The loop is four steps, on one screen (`_run_once`): decide how long we
-   may sleep, ask the backend which descriptors are ready, run their
-   callbacks, then run due timers and ready callbacks.
+3. The loop is three steps, on one screen (`_run_once`): decide how long
+   we may sleep, ask the backend which descriptors are ready, then run the
+   ready callbacks, the I/O callbacks and the due timers.
 4. No global reactor. Make as many as you like; each owns its backend,
    timers and connections, and `run()` leaves nothing open behind it.
 
@@ -156,25 +156,25 @@ class Reactor:
             timeout = None if due is None else max(0.0, due - time.monotonic())
             if max_wait is not None and (timeout is None or timeout > max_wait):
                 timeout = max_wait
-        # 2. Wait, then run the callbacks of the descriptors that are ready.
+        # 2. Wait for I/O.
         events = self._backend.poll(timeout)
         self._wake_pending = False  # later call_from_thread() calls must wake us again
+        # 3. Run what was ready before now (call_soon, call_from_thread), then
+        #    the callbacks of ready descriptors, then the timers that are due:
+        #    asyncio's order. What these schedule waits for the next pass, so
+        #    a callback that reschedules itself cannot starve I/O.
+        ready = self._ready
+        for _ in range(len(ready)):
+            func, args = ready.popleft()
+            self._call(func, args)
         for watch, mask in events:
             if mask & READ and watch.reader is not None:
                 self._call(watch.reader, watch.reader_args)
             if mask & WRITE and watch.writer is not None:
                 self._call(watch.writer, watch.writer_args)
-        # 3. Run the timers that are due.
         if self._timers:
             for call in self._timers.pop_due(time.monotonic()):
                 self._call(call.func, call.args)
-        # 4. Run what was made ready before now; what these schedule waits
-        #    for the next pass, so a callback that reschedules itself cannot
-        #    starve I/O.
-        ready = self._ready
-        for _ in range(len(ready)):
-            func, args = ready.popleft()
-            self._call(func, args)
 
     def _call(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
         """Run one callback: the only place the reactor calls user code."""
