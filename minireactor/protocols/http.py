@@ -1,0 +1,420 @@
+"""An HTTP/1.1 server protocol: requests in, your handler's responses out.
+
+`HTTPServerProtocol` is an ordinary stream protocol (asyncio's method names),
+so the same class serves on minireactor and on asyncio's own loop::
+
+    def hello(request: Request) -> Response:
+        return Response(200, body="hello")
+
+    reactor.listen_tcp(8080, server_factory(hello, clock=reactor))
+    await loop.create_server(lambda: HTTPServerProtocol(hello, clock=loop), port=8080)
+
+A handler answers at once by returning a `Response`, or later by returning
+None and calling `request.respond(response)` when ready (from a timer, after
+another fetch, ...), which never blocks the loop. Requests on one connection
+are answered strictly in order: the next pipelined request is handed over
+only after the previous one is answered (RFC 9112 section 9.3.2).
+
+The bytes-to-requests work is done by `http_parser.RequestParser`; this file
+adds what needs a connection and a clock: keep-alive, error answers, flow
+control and the timeouts that stop idle or deliberately slow ("slowloris")
+clients from holding connections forever.
+
+Read next: `http_client.py`, the other side of the conversation.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from typing import Protocol as TypingProtocol
+
+from ..protocol import Factory, Protocol
+from .http_messages import (
+    REASONS,
+    Headers,
+    HTTPError,
+    HTTPParseError,
+    Request,
+    Response,
+)
+from .http_parser import RequestParser
+
+__all__ = [
+    "HTTPError",
+    "HTTPParseError",
+    "HTTPServerProtocol",
+    "Handler",
+    "Headers",
+    "Request",
+    "Response",
+    "ServerLimits",
+    "server_factory",
+]
+
+logger = logging.getLogger("minireactor.http")
+
+#: A handler returns the Response, or None if it will call request.respond() later.
+Handler = Callable[[Request], "Response | None"]
+
+# While a handler is busy, pipelined bytes wait in the parser; past this many
+# we stop reading from the socket so a client cannot queue unbounded work.
+_PIPELINE_BUFFER_LIMIT = 64 * 1024
+# Bodies at least this big are written separately instead of being copied
+# onto the end of the head.
+_COPY_BODY_LIMIT = 16 * 1024
+
+
+class Cancellable(TypingProtocol):
+    """What `clock.call_later` returns: minireactor's DelayedCall, asyncio's TimerHandle."""
+
+    def cancel(self) -> Any: ...
+
+
+class Clock(TypingProtocol):
+    """Anything with `call_later`: a minireactor Reactor or an asyncio loop."""
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Cancellable: ...
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """The limits that keep one client from exhausting the server.
+
+    Attributes:
+        max_head_bytes: request line plus headers (over it: 431).
+        max_body_bytes: one request body (over it: 413).
+        idle_timeout: seconds a connection may sit between requests, or
+            stall inside a body, before it is closed. None: forever.
+        header_timeout: seconds from the first byte of a request to the end
+            of its headers. A slowloris client sends a header line every few
+            seconds to keep a connection (and its memory) busy forever; this
+            deadline is not extended by such trickles. None: no deadline.
+    """
+
+    max_head_bytes: int = 16 * 1024
+    max_body_bytes: int = 1024 * 1024
+    idle_timeout: float | None = 60.0
+    header_timeout: float | None = 10.0
+
+
+@functools.lru_cache(maxsize=2)
+def _http_date(second: int) -> str:
+    """The Date header value for a Unix second (cached: it changes once a second)."""
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(second))
+
+
+class HTTPServerProtocol(Protocol):
+    """Serves HTTP/1.1 on one connection by calling `handler` for each request.
+
+    Args:
+        handler: called with each `Request`; returns a `Response`, or None to
+            answer later with `request.respond(...)`. If it raises, the
+            client gets a 500 and the error is logged.
+        clock: arms the timeouts (a minireactor Reactor or an asyncio loop;
+            timers use its `seconds()` or `time()`). Without one there are
+            no timeouts.
+        limits: sizes and timeouts; see `ServerLimits`.
+        date_header: add a Date header to each response (RFC 9110 6.6.1).
+        server_header: value of the Server header, or None for none.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        clock: Clock | None = None,
+        limits: ServerLimits | None = None,
+        date_header: bool = True,
+        server_header: str | None = "minireactor",
+    ) -> None:
+        self.handler = handler
+        self.limits = limits = limits or ServerLimits()
+        self._clock = clock
+        # Timers must be compared with the clock's own time: minireactor calls
+        # it seconds(), asyncio time(); both are time.monotonic() underneath.
+        self._now: Callable[[], float] = (
+            getattr(clock, "seconds", None) or getattr(clock, "time", None) or time.monotonic
+        )
+        self._date_header = date_header
+        self._server_line = f"Server: {server_header}\r\n" if server_header else ""
+        self._parser = RequestParser(
+            max_head_bytes=limits.max_head_bytes, max_body_bytes=limits.max_body_bytes
+        )
+        self.transport: Any = None
+        self._current: Request | None = None  # the request being handled
+        self._processing = False  # inside _process(): respond() must not re-enter it
+        self._closing = False  # the connection will close after what is written
+        self._eof = False  # the client finished sending
+        self._write_paused = False
+        self._read_paused = False
+        # Timeouts: one timer, re-armed lazily. `_deadline` is when the peer
+        # runs out of time; the timer fires at `_timer_when` and, if the
+        # deadline moved later meanwhile, just sleeps again. This keeps
+        # keep-alive traffic from cancelling and creating a timer per request.
+        self._phase = "idle"  # what the current deadline is for: idle, head, body or busy
+        self._deadline: float | None = None
+        self._timer: Cancellable | None = None
+        self._timer_when = 0.0
+
+    # -- the protocol callbacks ------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self._update_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        if self._closing:
+            return  # after an error or "Connection: close", ignore the rest
+        self._parser.feed(data)
+        if self._current is None:
+            self._process()
+        else:
+            self._update_flow()  # busy: just buffer, within limits
+
+    def eof_received(self) -> bool | None:
+        self._eof = True
+        if self._current is not None:
+            return True  # half-close: keep our side open to send the pending answer
+        return None  # nothing owed: let the transport close
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._closing = True
+        self._deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._current is not None:
+            self._current._responder = None  # a late respond() has nowhere to go
+            self._current = None
+        self.transport = None
+
+    def pause_writing(self) -> None:
+        # The client is not reading its responses; stop producing more.
+        self._write_paused = True
+        self._update_flow()
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._process()
+
+    # -- requests in, responses out ----------------------------------------------
+
+    def _process(self) -> None:
+        """Answer the buffered requests in order, one at a time.
+
+        Stops when the buffer holds no complete request, while a handler is
+        still working on one, or while the transport's buffer is full.
+        """
+        self._processing = True
+        parser = self._parser
+        try:
+            while self._current is None and not self._closing and not self._write_paused:
+                try:
+                    request = parser.next_request()
+                except HTTPParseError as exc:
+                    self._send_error(exc.status, str(exc))
+                    return
+                if request is None:
+                    break
+                self._dispatch(request)
+        finally:
+            self._processing = False
+        if self._closing:
+            return
+        if self._current is None:
+            if self._eof:
+                self._close()  # the client is done and everything is answered
+                return
+            if parser.expects_continue:
+                # The client waits for this before sending a large body.
+                parser.expects_continue = False
+                self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self._update_flow()
+        self._update_deadline()
+
+    def _dispatch(self, request: Request) -> None:
+        """Hand one request to the handler; write its response if it gave one."""
+        self._current = request
+        self._phase = "busy"  # the next request gets a fresh header deadline
+        request._responder = self._respond
+        try:
+            response = self.handler(request)
+        except Exception:
+            logger.exception("HTTP handler %r failed on %r", self.handler, request)
+            if self._current is request:  # not answered before it raised
+                request._responder = None
+                self._send_error(500, "the server failed while handling this request")
+            return
+        if response is not None:
+            request.respond(response)
+
+    def _respond(self, request: Request, response: Response) -> None:
+        """Write `response` (called by `request.respond`)."""
+        if request is not self._current or self.transport is None:
+            return  # the connection is gone
+        request._responder = None
+        self._current = None
+        connection = response.headers.get("connection")
+        keep_alive = request.keep_alive and (
+            connection is None or "close" not in connection.lower()
+        )
+        try:
+            self._write_response(request, response, keep_alive)
+        except (HTTPError, UnicodeEncodeError) as exc:
+            logger.error("HTTP handler %r gave an invalid response: %s", self.handler, exc)
+            self._send_error(500, "the server produced an invalid response")
+            return
+        if not keep_alive:
+            self._close()
+        elif not self._processing:
+            self._process()  # an answer given later: continue with pipelined requests
+
+    def _write_response(self, request: Request, response: Response, keep_alive: bool) -> None:
+        status = response.status
+        body = response.body
+        lines = [f"HTTP/1.1 {status} {response.reason}\r\n"]
+        for name, value in response.headers._pairs:
+            key = name.lower()
+            if key != "content-length" and key != "connection" and key != "transfer-encoding":
+                lines.append(f"{name}: {value}\r\n")
+            elif key == "content-length" and request.method == "HEAD":
+                lines.append(f"{name}: {value}\r\n")  # HEAD may state the GET body's size
+        # 1xx, 204 and 304 responses never carry a body (RFC 9112 section 6.3).
+        has_body = status >= 200 and status != 204 and status != 304
+        if has_body and not (request.method == "HEAD" and "content-length" in response.headers):
+            lines.append(f"Content-Length: {len(body)}\r\n")
+        if not keep_alive:
+            lines.append("Connection: close\r\n")
+        elif request.version == "HTTP/1.0":
+            lines.append("Connection: keep-alive\r\n")
+        if self._date_header:
+            lines.append(f"Date: {_http_date(int(time.time()))}\r\n")
+        lines.append(self._server_line)
+        lines.append("\r\n")
+        text = "".join(lines)
+        # Every line we built ends in one CRLF; any extra CR or LF came from a
+        # header name or value and would let it inject headers ("response
+        # splitting"). Counting is one fast pass in C instead of a regex per field.
+        line_count = len(lines) - (not self._server_line)
+        if text.count("\n") != line_count or text.count("\r") != line_count:
+            raise HTTPError("a response header contains CR or LF")
+        head = text.encode("latin-1")
+        if not has_body or request.method == "HEAD" or not body:
+            self.transport.write(head)
+        elif len(body) < _COPY_BODY_LIMIT:
+            self.transport.write(head + body)
+        else:
+            self.transport.writelines([head, body])
+
+    def _send_error(self, status: int, message: str) -> None:
+        """Answer with an error status and close: the stream can't be trusted now."""
+        self._current = None
+        self._closing = True
+        if self.transport is None:
+            return
+        body = f"{status} {REASONS.get(status, 'Error')}: {message}\n".encode()
+        head = (
+            f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode("latin-1") + body)
+        self._close()
+
+    def _close(self) -> None:
+        self._closing = True
+        self._deadline = None
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()  # flushes what is written, then closes
+
+    # -- flow control and timeouts -------------------------------------------------
+
+    def _update_flow(self) -> None:
+        """Stop reading while we cannot keep up; read again once we can."""
+        busy = self._current is not None and self._parser.buffered > _PIPELINE_BUFFER_LIMIT
+        should_pause = (self._write_paused or busy) and not self._closing
+        if should_pause != self._read_paused and self.transport is not None:
+            self._read_paused = should_pause
+            if should_pause:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
+
+    def _update_deadline(self) -> None:
+        """Set the deadline that matches what we are waiting for."""
+        if self._clock is None or self._closing:
+            return
+        if self._current is not None:
+            self._phase, self._deadline = "busy", None  # the handler is slow, not the client
+            return
+        phase = self._parser.phase
+        limits = self.limits
+        if phase == "head":
+            if self._phase == "head":
+                return  # a trickle of header bytes does not buy more time
+            timeout = limits.header_timeout
+        else:
+            timeout = limits.idle_timeout
+        self._phase = phase
+        if timeout is None:
+            self._deadline = None
+            return
+        self._deadline = deadline = self._now() + timeout
+        if self._timer is None or self._timer_when > deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._clock.call_later(timeout, self._on_timer)
+            self._timer_when = deadline
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._deadline is None or self._clock is None:
+            return  # nothing to time out now; the next _update_deadline re-arms
+        remaining = self._deadline - self._now()
+        if remaining > 0:
+            self._timer = self._clock.call_later(remaining, self._on_timer)
+            self._timer_when = self._deadline
+        elif self._phase == "idle":
+            self._close()
+        elif self._phase == "head":
+            limit = self.limits.header_timeout
+            self._send_error(408, f"the request headers took longer than {limit} s")
+        else:
+            limit = self.limits.idle_timeout
+            self._send_error(408, f"the request body stalled for {limit} s")
+
+
+def server_factory(
+    handler: Handler,
+    *,
+    clock: Clock | None = None,
+    date_header: bool = True,
+    server_header: str | None = "minireactor",
+    **limits: Any,
+) -> Factory[HTTPServerProtocol]:
+    """A Factory of `HTTPServerProtocol`s for `reactor.listen_tcp`.
+
+    Example: `reactor.listen_tcp(8080, server_factory(app, clock=reactor,
+    max_body_bytes=10_000_000))`.
+
+    Args:
+        handler, clock, date_header, server_header: as for `HTTPServerProtocol`.
+        **limits: fields of `ServerLimits` (max_head_bytes, max_body_bytes,
+            idle_timeout, header_timeout).
+
+    Raises:
+        TypeError: a keyword is not a `ServerLimits` field.
+    """
+    return Factory.for_protocol(
+        HTTPServerProtocol,
+        handler,
+        clock=clock,
+        limits=ServerLimits(**limits),
+        date_header=date_header,
+        server_header=server_header,
+    )
