@@ -5,7 +5,8 @@ two servers (asyncio's Protocol server and the C reference) and four
 connections, and we check the JSON it writes has sane fields. The pieces it
 leans on are checked directly too: the /proc CPU accounting counts threads
 that have already ended, sizes parse, --servers patterns select, and a
-missing compiler gives a clear error. About 5 s in all.
+missing compiler gives a clear error. The timer benchmark runs once with
+tiny counts. About 5 s in all.
 
 Needs Linux (/proc, epoll) and gcc; skipped with the reason otherwise.
 """
@@ -120,3 +121,20 @@ def test_missing_compiler_gives_a_clear_error(
     monkeypatch.setenv("CC", "no-such-compiler-here")
     with pytest.raises(build.BuildError, match="gcc was not found"):
         build.ensure_built("echo_client")
+
+
+@needs_linux
+@pytest.mark.timeout(60)
+def test_timers_benchmark_runs(tmp_path: Path) -> None:
+    out = tmp_path / "timers.json"
+    command = [
+        sys.executable, "-m", "benchmarks.timers", "--impls", "asyncio,minireactor",
+        "--repeats", "1", "--later", "2000", "--soon", "5000", "--json", str(out),
+    ]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=50)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads(out.read_text())["summary"]
+    for workload in ("call_later", "call_soon"):
+        assert set(summary[workload]) == {"asyncio", "minireactor"}
+        assert summary[workload]["asyncio"]["ratio_cpu_s"] == pytest.approx(1.0)
+        assert 0 < summary[workload]["minireactor"]["wall_s"]["median"] < 10
