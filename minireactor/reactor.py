@@ -25,6 +25,7 @@ Read next: `timers.py` (the heap behind `call_later`), `backends/base.py`
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -62,8 +63,16 @@ def _fileno(fd: Any) -> int:
 
 
 def describe(func: Callable[..., Any]) -> str:
-    """A readable name for a callback, for log messages."""
-    return str(getattr(func, "__qualname__", None) or repr(func))
+    """A readable name for a callback, for log messages.
+
+    An I/O callback is a transport's method (`TCPTransport._read_ready`); the
+    code a student wrote is its protocol's, so that is named first.
+    """
+    name = str(getattr(func, "__qualname__", None) or repr(func))
+    protocol = getattr(getattr(func, "__self__", None), "_protocol", None)
+    if protocol is not None:
+        return f"{type(protocol).__qualname__} (via {name})"
+    return name
 
 
 class Reactor:
@@ -74,9 +83,18 @@ class Reactor:
             `minireactor.available_backends()`.
         shutdown_timeout: seconds `run()` waits, once stopped, for "before
             shutdown" triggers to finish and for connections to flush.
+        slow_callback_duration: log a warning naming any callback that blocks
+            the loop this long (seconds). None: off, except inside a Jupyter
+            kernel, where students most need it and it defaults to 0.1 s.
     """
 
-    def __init__(self, backend: str = "auto", *, shutdown_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        backend: str = "auto",
+        *,
+        shutdown_timeout: float = 5.0,
+        slow_callback_duration: float | None = None,
+    ) -> None:
         self._backend = create_backend(backend)
         self.backend_name: str = self._backend.name
         self.shutdown_timeout = shutdown_timeout
@@ -92,6 +110,10 @@ class Reactor:
         self._stopping = False
         self._closed = False
         self.reserve_fd: tcp.ReserveDescriptor | None = None
+        self._tracer: Any = None
+        if slow_callback_duration is None and "ipykernel" in sys.modules:
+            slow_callback_duration = 0.1
+        self.slow_callback_duration = slow_callback_duration
 
     # -- the loop ---------------------------------------------------------
 
@@ -182,6 +204,51 @@ class Reactor:
             func(*args)
         except Exception:
             log.exception("Unhandled error in callback %s", describe(func))
+
+    def _call_instrumented(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """`_call`, timed: warns about slow callbacks and feeds the tracer.
+
+        Discussion: instrumentation is switched on by storing this method as
+        the instance attribute `_call` (see `_instrument`), which shadows the
+        plain method above. An uninstrumented reactor therefore pays nothing
+        at all for the feature, not even an `if` per callback.
+        """
+        start = time.perf_counter()
+        try:
+            func(*args)
+        except Exception:
+            log.exception("Unhandled error in callback %s", describe(func))
+        finally:
+            end = time.perf_counter()
+            if self._tracer is not None:
+                self._tracer.callback(func, start, end)
+            slow = self._slow_callback_duration
+            if slow is not None and end - start >= slow:
+                log.warning(
+                    "Slow callback: %s blocked the loop for %.3f s (limit %.3f s). Nothing else "
+                    "runs meanwhile; move blocking or CPU-heavy work to a thread "
+                    "(defer_to_thread) or split it up with call_soon.",
+                    describe(func),
+                    end - start,
+                    slow,
+                )
+
+    @property
+    def slow_callback_duration(self) -> float | None:
+        """Warn about callbacks that run at least this many seconds (None: off)."""
+        return self._slow_callback_duration
+
+    @slow_callback_duration.setter
+    def slow_callback_duration(self, seconds: float | None) -> None:
+        self._slow_callback_duration = seconds
+        self._instrument()
+
+    def _instrument(self) -> None:
+        """Use the timed `_call` while the tracer or the slow-callback check is on."""
+        if self._tracer is not None or self._slow_callback_duration is not None:
+            self._call = self._call_instrumented  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("_call", None)
 
     # -- scheduling ---------------------------------------------------------
 

@@ -12,6 +12,10 @@ Flow control, both ways:
 * The protocol writes too fast: once more than the high-water mark (64 KiB)
   is buffered, `protocol.pause_writing()`; once the buffer drains to the
   low-water mark (high // 4), `protocol.resume_writing()`.
+* The protocol ignores `pause_writing()` and keeps writing: once more than
+  `max_buffer_size` (16 MiB) is buffered, the connection is aborted with a
+  `ConnectionLimitError` that says so, before one peer that never reads can
+  eat the server's memory. A single large write is always accepted.
 * The protocol reads too slowly: `transport.pause_reading()` stops reading,
   the kernel's buffers fill, and TCP's window tells the peer to wait.
 
@@ -31,7 +35,7 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import AddressInUseError, ConnectTimeoutError
+from .errors import AddressInUseError, ConnectionLimitError, ConnectTimeoutError
 
 if TYPE_CHECKING:
     from .reactor import Reactor
@@ -43,6 +47,8 @@ HIGH_WATER = 64 * 1024
 """Default write-buffer size above which the protocol is asked to pause."""
 MAX_READ = 256 * 1024
 """The most one recv() may return; bigger means fewer calls per megabyte."""
+MAX_BUFFER = 16 * 1024 * 1024
+"""Default hard limit: a protocol that keeps writing past `pause_writing()` is cut off here."""
 ACCEPT_RETRY_DELAY = 1.0
 """Seconds a listener waits before accepting again when out of descriptors."""
 
@@ -57,7 +63,13 @@ class TCPTransport:
         sock: a connected socket; the transport makes it non-blocking and owns it.
         protocol: gets `connection_made(self)` at once, then data and events.
         on_lost: called with the close reason after `protocol.connection_lost`.
+
+    Attributes:
+        max_buffer_size: the hard limit on buffered bytes for a protocol that
+            writes on after `pause_writing()`; set it per transport to change it.
     """
+
+    max_buffer_size = MAX_BUFFER
 
     def __init__(
         self,
@@ -176,9 +188,22 @@ class TCPTransport:
             data = memoryview(data)[sent:]
             self._reactor.add_writer(self._fd, self._write_ready)
         self._buffer += data
-        if not self._writing_paused and len(self._buffer) > self._high:
-            self._writing_paused = True
-            self._tell_protocol("pause_writing")
+        if len(self._buffer) > self._high:
+            if not self._writing_paused:
+                self._writing_paused = True
+                self._tell_protocol("pause_writing")
+            elif len(self._buffer) > self.max_buffer_size:
+                self._over_limit()
+
+    def _over_limit(self) -> None:
+        """The protocol wrote on after `pause_writing()` past the hard limit."""
+        exc = ConnectionLimitError(
+            f"write buffer passed {self.max_buffer_size} bytes: the peer is not reading and "
+            f"{type(self._protocol).__name__} kept writing after pause_writing(). Stop writing "
+            f"until resume_writing(), or raise transport.max_buffer_size."
+        )
+        log.warning("closing %r: %s", self, exc)
+        self._force_close(exc)
 
     def writelines(self, chunks: Any) -> None:
         """Write each chunk in turn (joined first: one system call, not many)."""

@@ -258,3 +258,46 @@ def test_before_shutdown_trigger_may_return_a_deferred_like(reactor: Reactor) ->
     reactor.call_when_running(reactor.stop)
     reactor.run()
     assert order == ["fired", "during"]
+
+
+def test_slow_callback_detector_names_the_callback(
+    reactor: Reactor, caplog: pytest.LogCaptureFixture
+) -> None:
+    import time as time_module
+
+    def crunch_numbers() -> None:
+        time_module.sleep(0.06)  # stands for blocking work in a callback
+
+    reactor.slow_callback_duration = 0.05
+    reactor.call_soon(crunch_numbers)
+    reactor.call_soon(lambda: None)  # quick: no warning
+    with caplog.at_level(logging.WARNING, logger="minireactor"):
+        spin(reactor, lambda: not reactor._ready)
+    warnings = [r.getMessage() for r in caplog.records if "Slow callback" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "crunch_numbers blocked the loop for 0.0" in warnings[0]
+    assert "defer_to_thread" in warnings[0]
+    reactor.slow_callback_duration = None
+    assert "_call" not in vars(reactor)  # switched off: the plain _call again
+
+
+def test_slow_protocol_callback_is_named_by_its_protocol(
+    reactor: Reactor, caplog: pytest.LogCaptureFixture
+) -> None:
+    import time as time_module
+
+    from minireactor import Factory, Protocol
+
+    class SlowHandler(Protocol):
+        def data_received(self, data: bytes) -> None:
+            time_module.sleep(0.06)
+
+    reactor.slow_callback_duration = 0.05
+    port = reactor.listen_tcp(0, Factory.for_protocol(SlowHandler))
+    client = RecordingClientFactory(lambda: Collector(b"x", half_close=True))
+    with caplog.at_level(logging.WARNING, logger="minireactor"):
+        reactor.connect_tcp(*port.address, client)
+        spin(reactor, lambda: any("Slow callback" in r.getMessage() for r in caplog.records))
+    assert any(
+        "SlowHandler (via TCPTransport._read_ready)" in r.getMessage() for r in caplog.records
+    )

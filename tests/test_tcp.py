@@ -402,3 +402,40 @@ def test_emfile_on_accept_backs_off_and_recovers(backend: str, tmp_path: Any) ->
     assert echo == "after"  # served again once descriptors were freed
     assert float(cpu) < 0.4  # half a second of exhaustion did not spin the CPU
     assert proc.stderr.count("out of file descriptors") == 1  # logged once
+
+
+class Flooder(Protocol):
+    """Ignores pause_writing and keeps writing: must be cut off at the hard limit."""
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.lost: BaseException | None | str = "not yet"
+        transport.max_buffer_size = 4 * 1024 * 1024
+        for _ in range(64):
+            transport.write(b"x" * 256 * 1024)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.lost = exc
+
+
+def test_a_producer_that_ignores_pause_writing_is_cut_off(reactor: Reactor) -> None:
+    from minireactor import ConnectionLimitError
+
+    servers: list[SlowReader] = []
+
+    class NeverReads(Factory[Any]):
+        def build_protocol(self, addr: Any) -> Any:
+            servers.append(SlowReader())
+            return servers[-1]
+
+    port = reactor.listen_tcp(0, NeverReads())
+    flood = connect(reactor, port.address, Flooder)
+    spin(reactor, lambda: bool(flood.protocols) and flood.protocols[0].lost != "not yet")
+    reason = flood.protocols[0].lost
+    assert isinstance(reason, ConnectionLimitError)
+    assert "pause_writing" in str(reason) and "4194304 bytes" in str(reason)
+    # ...and the server goes on serving everyone else.
+    other = reactor.listen_tcp(0, echo_factory())
+    client = connect(reactor, other.address, lambda: Collector(b"fine", half_close=True))
+    spin(reactor, lambda: bool(client.protocols) and client.protocols[0].done)
+    assert client.protocols[0].received == b"fine"
