@@ -38,7 +38,7 @@ from typing import Any
 from benchmarks import report
 from benchmarks.build import BuildError, ensure_built
 from benchmarks.processes import REPO_ROOT, PinnedProcess, pick_cpus, python_env
-from benchmarks.procstat import TICKS_PER_SECOND, CpuTimes, process_cpu
+from benchmarks.procstat import TICKS_PER_SECOND, CpuLoad, CpuTimes, cpu_load, process_cpu
 from benchmarks.servers import BASELINE, ServerSpec, catalog
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -171,21 +171,57 @@ def measure(spec: ServerSpec, size: int, cfg: Config, client_bin: Path) -> dict[
         with PinnedProcess(client_argv, cfg.client_cpu) as client:
             try:
                 _expect(client.read_line(cfg.warmup + 30), "START", client)
-                server_before, client_before = process_cpu(server.pid), process_cpu(client.pid)
-                started = time.monotonic()
+                before = _snapshot(server, client, cfg)
                 _expect(client.read_line(cfg.duration + 30), "STOP", client)
-                server_after, client_after = process_cpu(server.pid), process_cpu(client.pid)
-                window = time.monotonic() - started
+                after = _snapshot(server, client, cfg)
                 counts = json.loads(client.read_line(30))
             except (TimeoutError, EOFError, FileNotFoundError) as exc:
                 raise RunError(f"{exc}; server stderr: {server.stderr_tail()}") from None
         if not server.alive():
             raise RunError(f"{spec.name} exited during the run: {server.stderr_tail()}")
-    return derive(counts, server_after - server_before, client_after - client_before, window)
+    return derive(counts, Snapshot.delta(after, before))
 
 
-def derive(counts: dict[str, Any], server: CpuTimes, client: CpuTimes, window: float) -> dict:
-    """The figures of one run from the client's counts and the CPU deltas.
+@dataclass(frozen=True)
+class Snapshot:
+    """The counters read at each edge of the measured window (or their difference)."""
+
+    wall: float
+    server: CpuTimes
+    client: CpuTimes
+    server_cpu: CpuLoad
+    client_cpu: CpuLoad
+
+    @staticmethod
+    def delta(after: Snapshot, before: Snapshot) -> Snapshot:
+        """What happened between two snapshots."""
+        return Snapshot(
+            after.wall - before.wall,
+            after.server - before.server,
+            after.client - before.client,
+            CpuLoad(
+                after.server_cpu.busy - before.server_cpu.busy,
+                after.server_cpu.steal - before.server_cpu.steal,
+            ),
+            CpuLoad(
+                after.client_cpu.busy - before.client_cpu.busy,
+                after.client_cpu.steal - before.client_cpu.steal,
+            ),
+        )
+
+
+def _snapshot(server: PinnedProcess, client: PinnedProcess, cfg: Config) -> Snapshot:
+    return Snapshot(
+        time.monotonic(),
+        process_cpu(server.pid),
+        process_cpu(client.pid),
+        cpu_load(cfg.server_cpu),
+        cpu_load(cfg.client_cpu),
+    )
+
+
+def derive(counts: dict[str, Any], window: Snapshot) -> dict:
+    """The figures of one run from the client's counts and the counters over the window.
 
     Raises:
         RunError: no request completed in the window.
@@ -203,11 +239,16 @@ def derive(counts: dict[str, Any], server: CpuTimes, client: CpuTimes, window: f
         "p90_us": counts["p90_us"],
         "p99_us": counts["p99_us"],
         "p999_us": counts["p999_us"],
-        "server_user_us": server.user / requests * 1e6,
-        "server_total_us": server.total / requests * 1e6,
-        "server_cpu_pct": server.total / window * 100,
-        "client_cpu_pct": client.total / window * 100,
-        "server_cpu_s": asdict(server),
+        "server_user_us": window.server.user / requests * 1e6,
+        "server_total_us": window.server.total / requests * 1e6,
+        "server_cpu_pct": window.server.total / window.wall * 100,
+        "client_cpu_pct": window.client.total / window.wall * 100,
+        # Noise: other processes' work on the server's CPU, and hypervisor steal.
+        "server_cpu_others_pct": (window.server_cpu.busy - window.server.total) / window.wall * 100,
+        "server_cpu_steal_pct": window.server_cpu.steal / window.wall * 100,
+        "client_cpu_steal_pct": window.client_cpu.steal / window.wall * 100,
+        "server_cpu_s": asdict(window.server),
+        "client_cpu_s": asdict(window.client),
     }
 
 
@@ -248,7 +289,8 @@ def progress(done: int, total: int, spec: ServerSpec, size: int, run: dict[str, 
     return (
         f"{head}{run['req_per_s']:>10,.0f} req/s  CPU {run['server_total_us']:6.2f} us/req "
         f"(user {run['server_user_us']:5.2f})  p99 {run['p99_us']:8.0f} us  "
-        f"srv {run['server_cpu_pct']:3.0f}%  cli {run['client_cpu_pct']:3.0f}%"
+        f"srv {run['server_cpu_pct']:3.0f}%  cli {run['client_cpu_pct']:3.0f}%  "
+        f"others {run['server_cpu_others_pct']:3.0f}%  steal {run['server_cpu_steal_pct']:2.0f}%"
     )
 
 

@@ -92,3 +92,32 @@ def process_cpu(pid: int, include_children: bool = True) -> CpuTimes:
             # it, its time shows up in the parent's cutime/cstime instead.
             continue
     return times
+
+
+@dataclass(frozen=True)
+class CpuLoad:
+    """Seconds one CPU has spent busy (any process, kernel work included) and stolen."""
+
+    busy: float
+    steal: float
+
+
+def cpu_load(cpu: int) -> CpuLoad:
+    """What /proc/stat says CPU `cpu` has done since boot.
+
+    Two noise signals come from it. *Busy* time (user, nice, system, irq and
+    softirq) minus the server's own CPU time is work that other processes did
+    on the server's CPU during the window: pinning keeps our server on CPU 0
+    but does not keep anyone else off it. *Steal* is time the hypervisor gave
+    this vCPU's host core to another guest. Both should be near zero on a
+    quiet machine; when they are not, req/s and latency suffer while CPU time
+    per request stays roughly honest.
+    """
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *values = line.split()
+        if name == f"cpu{cpu}":
+            ticks = [int(v) for v in values] + [0] * 8
+            user, nice, system, _idle, _iowait, irq, softirq, steal = ticks[:8]
+            busy = user + nice + system + irq + softirq
+            return CpuLoad(busy / TICKS_PER_SECOND, steal / TICKS_PER_SECOND)
+    raise ValueError(f"CPU {cpu} is not listed in /proc/stat")

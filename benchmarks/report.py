@@ -24,6 +24,9 @@ METRICS = (
     "p99_us",
     "server_cpu_pct",
     "client_cpu_pct",
+    "server_cpu_others_pct",
+    "server_cpu_steal_pct",
+    "client_cpu_steal_pct",
     "errors",
 )
 
@@ -99,7 +102,7 @@ def _ratio(entry: dict[str, Any], metric: str) -> str:
 HEADER = (
     f"{'server':<22}{'req/s [min-max]':>24}{'vs aio':>8}"
     f"{'CPU us/req [min-max]':>24}{'vs aio':>8}{'user us/req':>20}{'vs aio':>8}"
-    f"{'p50 us':>9}{'p99 us':>9}{'srv%':>6}{'cli%':>6}{'err':>5}"
+    f"{'p50 us':>9}{'p99 us':>9}{'srv%':>6}{'cli%':>6}{'oth%':>6}{'stl%':>6}{'err':>5}"
 )
 
 
@@ -113,15 +116,42 @@ def format_row(name: str, entry: dict[str, Any]) -> str:
         f"{_cell(entry['server_user_us']):>20}{_ratio(entry, 'server_user_us'):>8}"
         f"{_num(entry['p50_us']['median']):>9}{_num(entry['p99_us']['median']):>9}"
         f"{entry['server_cpu_pct']['median']:>6.0f}{entry['client_cpu_pct']['median']:>6.0f}"
+        f"{entry['server_cpu_others_pct']['max']:>6.0f}{entry['server_cpu_steal_pct']['max']:>6.0f}"
         f"{entry['errors']['max']:>5.0f}"
         + (f"  ({entry['runs_failed']} runs failed)" if entry["runs_failed"] else "")
     )
 
 
+# Above this share of the server's CPU taken by others, a run is called noisy.
+NOISY_PCT = 10.0
+
+
+def noise_warning(summaries: dict[str, Summary]) -> str | None:
+    """A warning when other work or steal took a noticeable share of the server's CPU."""
+    worst = max(
+        (
+            entry[metric]["max"]
+            for summary in summaries.values()
+            for entry in summary.values()
+            if entry["runs_ok"]
+            for metric in ("server_cpu_others_pct", "server_cpu_steal_pct")
+        ),
+        default=0.0,
+    )
+    if worst <= NOISY_PCT:
+        return None
+    return (
+        f"warning: up to {worst:.0f}% of the server's CPU went to other processes or the "
+        "hypervisor (oth%, stl%): req/s and latency are unreliable; CPU per request less so. "
+        "Rerun on a quiet machine for figures to quote."
+    )
+
+
 def format_table(summaries: dict[str, Summary], title: str, baseline: str) -> str:
-    """The whole printed report: one block per message size."""
+    """The whole printed report: one block per message size, then any noise warning."""
     lines = [title, f"medians of the repeats [min-max]; 'vs aio' = median / {baseline}'s median"]
     for size, summary in summaries.items():
         lines += ["", f"message size {size} B", HEADER, "-" * len(HEADER)]
         lines += [format_row(name, entry) for name, entry in summary.items()]
-    return "\n".join(lines)
+    warning = noise_warning(summaries)
+    return "\n".join([*lines, "", warning] if warning else lines)
