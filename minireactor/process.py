@@ -1,0 +1,406 @@
+"""Child processes: three pipes and an exit status, all watched by the reactor.
+
+`spawn_process(reactor, protocol, argv)` starts a program with its stdin,
+stdout and stderr connected to non-blocking pipes. The reactor reads the
+child's output as it comes (`out_received`, `err_received`), writes what the
+protocol sends to its stdin, and notices when it exits. The callback order::
+
+    connection_made -> (out_received | err_received)* ... process_exited
+                    -> (out_received | err_received)* -> process_ended
+
+`process_exited` comes when the kernel reports the exit; output may still be
+in the pipes then. `process_ended` comes last, once the child has exited
+*and* both output pipes are closed: only then is all its output delivered.
+
+How do we learn that a child exited? The classic answer is SIGCHLD, a signal
+sent to the parent. Signals are process-wide: one handler for the whole
+program, shared awkwardly with every other library (and every other reactor
+in a notebook), and a handler may only do async-signal-safe work. Linux 5.3
+has a better answer, the *pidfd*: `os.pidfd_open(pid)` returns a descriptor
+that becomes readable when that one child exits. It is an ordinary
+descriptor, so `add_reader` watches it on every backend, and signalling
+through it (`signal.pidfd_send_signal`) can never hit an unrelated process
+that reused the PID. Where pidfds are missing (macOS, old kernels) we fall
+back to asking `waitpid(pid, WNOHANG)` on a short timer, which is slower to
+notice but touches no global state. Either way we *reap* the child (collect
+its status), so no zombie is left behind.
+
+Layer: a transport beside `tcp.py`. Read `stdio.py` next, the same pipes
+seen from the child's side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import select
+import signal
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .tcp import HIGH_WATER, MAX_READ
+
+if TYPE_CHECKING:
+    from .reactor import Reactor
+    from .timers import DelayedCall
+
+log = logging.getLogger("minireactor")
+
+POLL_INTERVAL = 0.05
+"""Seconds between waitpid() checks when the kernel has no pidfd."""
+KILL_WAIT = 1.0
+"""Seconds `abort()` waits for a SIGKILLed child to be reaped."""
+
+__all__ = ["ProcessProtocol", "ProcessTransport", "spawn_process"]
+
+
+class ProcessProtocol:
+    """What user code writes to talk to a child process (callbacks do nothing)."""
+
+    def connection_made(self, transport: ProcessTransport) -> None:
+        """The child is running; keep `transport` to write to it or signal it."""
+
+    def out_received(self, data: bytes) -> None:
+        """The child wrote `data` to its stdout."""
+
+    def err_received(self, data: bytes) -> None:
+        """The child wrote `data` to its stderr."""
+
+    def process_exited(self, returncode: int) -> None:
+        """The child exited: its exit code, or -N if signal N killed it."""
+
+    def process_ended(self, returncode: int) -> None:
+        """Called last: the child exited and all its output has been delivered."""
+
+    def pause_writing(self) -> None:
+        """More than the high-water mark waits to go to the child's stdin."""
+
+    def resume_writing(self) -> None:
+        """The stdin buffer drained: write again."""
+
+
+def _signal_number(sig: str | int) -> int:
+    """ "TERM", "SIGTERM" or 15 -> 15."""
+    if isinstance(sig, int):
+        return sig
+    name = sig.upper() if sig.upper().startswith("SIG") else "SIG" + sig.upper()
+    number = getattr(signal, name, None)
+    if not isinstance(number, int):
+        raise ValueError(f"unknown signal {sig!r}; use a name like 'TERM', 'KILL', 'INT'")
+    return number
+
+
+class ProcessTransport:
+    """A running child, seen from its `ProcessProtocol`.
+
+    Attributes:
+        pid: the child's process id.
+        argv: the command line it was started with.
+        returncode: None while it runs; then its exit code, or -N for signal N
+            (the convention of `subprocess`).
+    """
+
+    def __init__(
+        self,
+        reactor: Reactor,
+        protocol: Any,
+        popen: subprocess.Popen[bytes],
+        pipes: tuple[int, int, int],
+        argv: list[str],
+    ) -> None:
+        stdin, stdout, stderr = pipes
+        self._reactor = reactor
+        self._protocol = protocol
+        self._popen = popen
+        self.pid = popen.pid
+        self.argv = argv
+        self.returncode: int | None = None
+        self._stdin: int | None = stdin
+        self._stdin_closing = False
+        self._buffer = bytearray()
+        self._writing_paused = False
+        self._readers = {stdout: "out_received", stderr: "err_received"}
+        self._pidfd: int | None = None
+        self._poll_timer: DelayedCall | None = None
+        self._ended = False
+        for fd in (stdin, stdout, stderr):
+            os.set_blocking(fd, False)
+        reactor.track(self)
+        self._tell("connection_made", self)
+        if self._ended:
+            return  # the protocol aborted us from connection_made
+        for fd in list(self._readers):
+            reactor.add_reader(fd, self._read_ready, fd)
+        self._watch_exit()
+
+    # -- noticing the exit ----------------------------------------------------
+
+    def _watch_exit(self) -> None:
+        """Watch a pidfd for the exit, or poll waitpid() where there is none."""
+        try:
+            self._pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            # No pidfd_open (not Linux >= 5.3) or not permitted (seccomp).
+            self._poll_timer = self._reactor.call_later(POLL_INTERVAL, self._poll_exit)
+            return
+        self._reactor.add_reader(self._pidfd, self._reap)
+
+    def _poll_exit(self) -> None:
+        self._poll_timer = None
+        if not self._reap():
+            self._poll_timer = self._reactor.call_later(POLL_INTERVAL, self._poll_exit)
+
+    def _reap(self) -> bool:
+        """Collect the exit status if the child has exited; True if it has."""
+        # Popen.poll() is waitpid(pid, WNOHANG) plus the status decoding
+        # (os.waitstatus_to_exitcode); going through it keeps Popen's own
+        # bookkeeping right, so it never waits for this PID again.
+        returncode = self._popen.poll()
+        if returncode is None:
+            return False  # a spurious wake-up
+        if self._pidfd is not None:
+            self._reactor.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = None
+        if self.returncode is None:
+            self.returncode = returncode
+            self._tell("process_exited", returncode)
+            self._maybe_end()
+        return True
+
+    # -- reading stdout and stderr --------------------------------------------
+
+    def _read_ready(self, fd: int) -> None:
+        try:
+            data = os.read(fd, MAX_READ)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            log.warning("reading from child %d failed: %s", self.pid, exc)
+            data = b""
+        if data:
+            self._tell(self._readers[fd], data)
+            return
+        # End of file: the child (and any grandchild sharing the pipe) closed it.
+        self._close_reader(fd)
+        self._maybe_end()
+
+    def _close_reader(self, fd: int) -> None:
+        if self._readers.pop(fd, None) is not None:
+            self._reactor.remove_reader(fd)
+            os.close(fd)
+
+    def _maybe_end(self) -> None:
+        """Deliver `process_ended` once the child exited and its pipes closed."""
+        if self.returncode is None or self._readers or self._ended:
+            return
+        self._ended = True
+        self._drop_stdin()
+        self._reactor.untrack(self)
+        self._tell("process_ended", self.returncode)
+
+    # -- writing to stdin ---------------------------------------------------
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Write `data` to the child's stdin; what the pipe cannot take is buffered.
+
+        Writes after `close_stdin()` are ignored; so is a child that stopped
+        reading (its stdin closed: EPIPE), as when writing to a closed socket.
+
+        Raises:
+            TypeError: `data` is not bytes-like.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"write() takes bytes, not {type(data).__name__}; encode text first")
+        if not data or self._stdin is None or self._stdin_closing:
+            return
+        if not self._buffer:
+            sent = self._write_some(data)
+            if sent is None or sent == len(data):
+                return
+            data = memoryview(data)[sent:]
+            self._reactor.add_writer(self._stdin, self._write_ready)
+        self._buffer += data
+        if not self._writing_paused and len(self._buffer) > HIGH_WATER:
+            self._writing_paused = True
+            self._tell("pause_writing")
+
+    def writelines(self, chunks: Iterable[bytes]) -> None:
+        """Write each chunk in turn (joined first: one system call, not many)."""
+        self.write(b"".join(chunks))
+
+    def _write_some(self, data: bytes | bytearray | memoryview) -> int | None:
+        """os.write() what the pipe takes; None if stdin is gone (EPIPE)."""
+        assert self._stdin is not None
+        try:
+            return os.write(self._stdin, data)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                log.warning("writing to child %d failed: %s", self.pid, exc)
+            self._drop_stdin()
+            return None
+
+    def _write_ready(self) -> None:
+        sent = self._write_some(self._buffer)
+        if sent is None:
+            return
+        del self._buffer[:sent]
+        if self._writing_paused and len(self._buffer) <= HIGH_WATER // 4:
+            self._writing_paused = False
+            self._tell("resume_writing")
+        if not self._buffer and self._stdin is not None:
+            self._reactor.remove_writer(self._stdin)
+            if self._stdin_closing:
+                self._drop_stdin()
+
+    def close_stdin(self) -> None:
+        """Close the child's stdin once the buffer is flushed: it reads EOF."""
+        self._stdin_closing = True
+        if not self._buffer:
+            self._drop_stdin()
+
+    def _drop_stdin(self) -> None:
+        """Close stdin now, discarding anything unsent."""
+        if self._stdin is not None:
+            self._buffer.clear()
+            self._reactor.remove_writer(self._stdin)
+            os.close(self._stdin)
+            self._stdin = None
+
+    def get_write_buffer_size(self) -> int:
+        return len(self._buffer)
+
+    # -- signals and ending -----------------------------------------------------
+
+    def signal_process(self, sig: str | int) -> None:
+        """Send a signal: "TERM", "KILL", "INT", ... or a number.
+
+        Raises:
+            ProcessLookupError: the child has already exited and been reaped.
+            ValueError: an unknown signal name.
+        """
+        number = _signal_number(sig)
+        if self.returncode is not None:
+            raise ProcessLookupError(
+                f"process {self.pid} has already exited (returncode {self.returncode}); "
+                f"there is nothing left to signal"
+            )
+        if self._pidfd is not None:
+            signal.pidfd_send_signal(self._pidfd, number)
+        else:
+            os.kill(self.pid, number)
+
+    def close(self) -> None:
+        """End the child politely: close its stdin (after flushing), send SIGTERM.
+
+        `process_ended` follows when it has gone. The reactor calls this at
+        shutdown, waits up to its `shutdown_timeout`, then calls `abort()`.
+        """
+        self.close_stdin()
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):  # exited just now: reaped soon
+                self.signal_process("TERM")
+
+    def abort(self) -> None:
+        """Kill the child (SIGKILL), reap it, close every pipe; output still unread is lost.
+
+        Waits at most `KILL_WAIT` seconds for the kernel to finish the child
+        (a process stuck in an uninterruptible system call can outlive
+        SIGKILL for a while; subprocess's own reaper collects it later).
+        """
+        if self._ended:
+            return
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):  # exited just now: reaped below
+                self.signal_process("KILL")
+            if self._pidfd is not None:
+                waiter = select.poll()
+                waiter.register(self._pidfd, select.POLLIN)
+                waiter.poll(KILL_WAIT * 1000)
+            else:
+                with contextlib.suppress(subprocess.TimeoutExpired):  # logged below
+                    self._popen.wait(KILL_WAIT)
+            if not self._reap():
+                log.warning("child %d did not die within %s s of SIGKILL", self.pid, KILL_WAIT)
+                self.returncode = -signal.SIGKILL
+        if self._poll_timer is not None:
+            self._poll_timer.cancel()
+        for fd in list(self._readers):
+            self._close_reader(fd)
+        self._maybe_end()
+
+    def is_closing(self) -> bool:
+        return self._stdin is None or self._stdin_closing
+
+    def _tell(self, method: str, *args: Any) -> None:
+        """Call a protocol method; what it raises is logged, and the child runs on."""
+        try:
+            getattr(self._protocol, method)(*args)
+        except Exception:
+            log.exception("Unhandled error in %r.%s", self._protocol, method)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """'pid' or 'argv'; `default` for anything else."""
+        return {"pid": self.pid, "argv": self.argv}.get(name, default)
+
+    def __repr__(self) -> str:
+        state = "running" if self.returncode is None else f"exited {self.returncode}"
+        return f"<ProcessTransport pid={self.pid} {state} {self.argv[:1]}>"
+
+
+def spawn_process(
+    reactor: Reactor,
+    protocol: Any,
+    argv: Sequence[str | os.PathLike[str]],
+    env: Mapping[str, str] | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> ProcessTransport:
+    """Start `argv` as a child process connected to `protocol` by three pipes.
+
+    Args:
+        protocol: a `ProcessProtocol` instance.
+        argv: the program (looked up on $PATH unless it contains a "/") and
+            its arguments.
+        env: the child's whole environment; None inherits ours.
+        path: the child's working directory; None keeps ours.
+
+    Returns:
+        The transport; `connection_made` has already been called with it.
+
+    Raises:
+        FileNotFoundError: no such program (or working directory). We raise
+            here, where the mistake was made, rather than report it later
+            through `process_ended`: a child that never started has no exit
+            status to report.
+        PermissionError: the program is not executable.
+    """
+    if not argv:
+        raise ValueError("spawn_process() needs a program to run: argv is empty")
+    # We make the pipes ourselves and hand Popen the child's ends, so the
+    # parent's ends are plain descriptors that we own and make non-blocking.
+    # Popen does the delicate part: fork (vfork where it can) and exec, closing
+    # every other descriptor in the child (close_fds), and reporting a failed
+    # exec back to us as an exception.
+    args = [os.fsdecode(arg) for arg in argv]
+    stdin_r, stdin_w = os.pipe()
+    stdout_r, stdout_w = os.pipe()
+    stderr_r, stderr_w = os.pipe()
+    try:
+        popen = subprocess.Popen(
+            args, stdin=stdin_r, stdout=stdout_w, stderr=stderr_w, env=env, cwd=path
+        )
+    except BaseException:
+        for fd in (stdin_w, stdout_r, stderr_r):
+            os.close(fd)
+        raise
+    finally:
+        # The child has its copies; ours must go, or we would never see EOF
+        # on stdout (we would be holding a write end open ourselves).
+        for fd in (stdin_r, stdout_w, stderr_w):
+            os.close(fd)
+    return ProcessTransport(reactor, protocol, popen, (stdin_w, stdout_r, stderr_r), args)
