@@ -51,8 +51,7 @@ def _boot(fd):
             break
         data += chunk
     os.close(fd)
-    import contextlib
-import json
+    import json
     job = json.loads(bytes(data))
     data[:] = bytes(len(data))
     ns = {"__name__": "minireactor_grader_child"}
