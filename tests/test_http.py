@@ -10,24 +10,37 @@ against http.server, aiohttp and our own server.
 from __future__ import annotations
 
 import asyncio
+import http.server
 import shutil
 import socket
 import subprocess
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
+from conftest import spin
 
+from minireactor import Factory, Protocol, Reactor, defer
 from minireactor.protocols.http import (
+    HTTPError,
     HTTPServerProtocol,
     Request,
     Response,
     ServerLimits,
     server_factory,
+)
+from minireactor.protocols.http_client import (
+    HTTPClient,
+    HTTPClientProtocol,
+    HTTPTimeoutError,
+    ResponseNotReceived,
+    TooManyRedirects,
+    fetch,
 )
 from minireactor.protocols.http_parser import ResponseParser
 
@@ -36,37 +49,42 @@ CURL = shutil.which("curl")
 # -- handlers shared by the tests -------------------------------------------------------
 
 
-def app(request: Request) -> Response | None:
-    """A small application exercising each way of answering."""
-    if request.path == "/hello":
-        return Response(200, body="hello")
-    if request.path == "/echo":
-        return Response(200, {"X-Method": request.method}, request.body)
-    if request.path == "/headers":
-        return Response(200, body=repr(sorted(request.headers.items())))
-    if request.path == "/boom":
-        raise RuntimeError("handler bug (expected by the test)")
-    if request.path == "/split":
-        return Response(200, {"X-Bad": "a\r\nInjected: yes"}, b"")
-    if request.path == "/close":
-        return Response(200, {"Connection": "close"}, b"bye")
-    if request.path == "/nocontent":
-        return Response(204, body=b"ignored")
-    if request.path.startswith("/later/"):
-        # Answer after a delay without blocking the loop: return None now,
-        # call request.respond() from a timer.
-        delay = float(request.path.rsplit("/", 1)[1])
-        request_clock(request).call_later(delay, request.respond, Response(200, body=request.path))
-        return None
-    return Response(404, body="not found")
+def make_app(clock: Any) -> Callable[[Request], Any]:
+    """A small application exercising each way of answering; `clock` arms its timers."""
+
+    def app(request: Request) -> Any:
+        if request.path == "/hello":
+            return Response(200, body="hello")
+        if request.path == "/echo":
+            return Response(200, {"X-Method": request.method}, request.body)
+        if request.path == "/boom":
+            raise RuntimeError("handler bug (expected by the test)")
+        if request.path == "/split":
+            return Response(200, {"X-Bad": "a\r\nInjected: yes"}, b"")
+        if request.path == "/close":
+            return Response(200, {"Connection": "close"}, b"bye")
+        if request.path == "/nocontent":
+            return Response(204, body=b"ignored")
+        if request.path.startswith("/later/"):
+            # Answer after a delay without blocking the loop: return None
+            # now, call request.respond() from a timer.
+            delay = float(request.path.rsplit("/", 1)[1])
+            clock.call_later(delay, request.respond, Response(200, body=request.path))
+            return None
+        if request.path.startswith("/async/"):
+            return answer_later(clock, request)  # a coroutine
+        if request.path.startswith("/redirect/"):
+            hops = int(request.path.rsplit("/", 1)[1])
+            location = f"/redirect/{hops - 1}" if hops > 0 else "/hello"
+            return Response(int(request.query or 302), {"Location": location}, b"")
+        return Response(404, body="not found")
+
+    return app
 
 
-_clocks: dict[int, Any] = {}
-
-
-def request_clock(request: Request) -> Any:
-    """The loop serving the current test (one per thread in these tests)."""
-    return _clocks[threading.get_ident()]
+async def answer_later(clock: Any, request: Request) -> Response:
+    await defer.sleep(clock, float(request.path.rsplit("/", 1)[1]))
+    return Response(200, body=request.path)
 
 
 # -- an asyncio server in a background thread ----------------------------------------------
@@ -74,7 +92,7 @@ def request_clock(request: Request) -> Any:
 
 @contextmanager
 def asyncio_server(
-    handler: Callable[[Request], Response | None] = app, **options: Any
+    handler: Callable[[Request], Any] | None = None, **options: Any
 ) -> Iterator[tuple[str, int]]:
     """Serve `handler` with HTTPServerProtocol on asyncio's loop; yield (host, port)."""
     loop = asyncio.new_event_loop()
@@ -83,10 +101,10 @@ def asyncio_server(
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        _clocks[threading.get_ident()] = loop
+        serve = handler or make_app(loop)
         server = loop.run_until_complete(
             loop.create_server(
-                lambda: HTTPServerProtocol(handler, clock=loop, **options), "127.0.0.1", 0
+                lambda: HTTPServerProtocol(serve, clock=loop, **options), "127.0.0.1", 0
             )
         )
         address.append(server.sockets[0].getsockname()[:2])
@@ -167,6 +185,7 @@ def check_httpx_keep_alive(address: tuple[str, int]) -> None:
         assert client.get("/missing").status_code == 404
         assert client.get("/nocontent").status_code == 204
         assert client.get("/later/0.01").text == "/later/0.01"
+        assert client.get("/async/0.01").text == "/async/0.01"
     assert len(ports) == 1  # one connection carried every request
 
 
@@ -257,7 +276,7 @@ ALL_CHECKS = [
 @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.__name__[6:])
 def test_asyncio_server(check: Callable[[tuple[str, int]], None]) -> None:
     with asyncio_server() as address:
-        check(address)
+        check(address)  # asyncio's loop serves in its own thread
 
 
 @pytest.mark.timeout(30)
@@ -318,15 +337,16 @@ def test_idle_timeout_closes_quietly() -> None:
 def test_late_respond_after_client_left_is_ignored() -> None:
     answered = threading.Event()
 
-    def handler(request: Request) -> Response | None:
+    def handler(request: Request) -> Any:
+        loop = asyncio.get_running_loop()  # handlers run on the server's loop
         if request.path != "/slow":
-            return app(request)
+            return make_app(loop)(request)
 
         def later() -> None:
             request.respond(Response(200, body="too late"))  # the client is gone: dropped
             answered.set()
 
-        request_clock(request).call_later(0.2, later)
+        loop.call_later(0.2, later)
         return None
 
     with asyncio_server(handler) as address:
@@ -338,7 +358,257 @@ def test_late_respond_after_client_left_is_ignored() -> None:
 
 def test_server_factory_rejects_unknown_limits() -> None:
     with pytest.raises(TypeError):
-        server_factory(app, max_bodybytes=10)
-    factory = server_factory(app, max_body_bytes=10)
+        server_factory(make_app(None), max_bodybytes=10)
+    factory = server_factory(make_app(None), max_body_bytes=10)
     protocol = factory.build_protocol(None)
     assert isinstance(protocol, HTTPServerProtocol) and protocol.limits.max_body_bytes == 10
+
+
+# -- the same checks on minireactor, every backend ----------------------------------------------
+
+
+@contextmanager
+def minireactor_server(
+    reactor: Reactor, handler: Callable[[Request], Any] | None = None, **limits: Any
+) -> Iterator[tuple[str, int]]:
+    factory = server_factory(handler or make_app(reactor), clock=reactor, **limits)
+    port = reactor.listen_tcp(0, factory)
+    try:
+        yield port.address
+    finally:
+        port.stop_listening()
+
+
+def base_url(address: tuple[Any, ...]) -> str:
+    return f"http://{address[0]}:{address[1]}"
+
+
+def in_thread(reactor: Reactor, func: Callable[..., Any], *args: Any, timeout: float = 30) -> Any:
+    """Run blocking `func` in a worker thread while this thread spins the reactor."""
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(func, *args)
+        spin(reactor, until=future.done, timeout=timeout)
+        return future.result()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.__name__[6:])
+def test_minireactor_server(reactor: Reactor, check: Callable[[tuple[str, int]], None]) -> None:
+    with minireactor_server(reactor) as address:
+        in_thread(reactor, check, address)
+
+
+@pytest.mark.timeout(30)
+def test_minireactor_server_timeouts(reactor: Reactor) -> None:
+    with minireactor_server(reactor, header_timeout=0.3, idle_timeout=0.5) as address:
+        [timed_out] = parse_responses(in_thread(reactor, slowloris, address))
+        assert timed_out.status == 408
+        stalled_body = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabc"
+        [stalled] = parse_responses(in_thread(reactor, raw_exchange_open, address, stalled_body))
+        assert stalled.status == 408 and b"body stalled" in stalled.body
+
+
+def raw_exchange_open(address: tuple[str, int], data: bytes) -> bytes:
+    """Send `data` and keep our side open: read until the server closes."""
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(data)
+        return read_until_closed(sock)
+
+
+# -- the client ---------------------------------------------------------------------------------
+
+
+def wait(reactor: Reactor, d: defer.Deferred[Any], timeout: float = 10) -> Any:
+    """Spin the reactor until `d` fires; return its result or raise its error."""
+    outcome: list[Any] = []
+    d.add_both(outcome.append)
+    spin(reactor, until=lambda: bool(outcome), timeout=timeout)
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+class CountingFactory(Factory[HTTPServerProtocol]):
+    """server_factory's protocols, counting the connections made."""
+
+    def __init__(self, reactor: Reactor) -> None:
+        super().__init__()
+        self.inner = server_factory(make_app(reactor), clock=reactor)
+        self.connections = 0
+
+    def build_protocol(self, addr: Any) -> HTTPServerProtocol:
+        self.connections += 1
+        return self.inner.build_protocol(addr)
+
+
+@pytest.mark.timeout(30)
+def test_client_reuses_connections(reactor: Reactor) -> None:
+    counting = CountingFactory(reactor)
+    port = reactor.listen_tcp(0, counting)
+    base = base_url(port.address)
+    client = HTTPClient(reactor)
+    for i in range(5):
+        response = wait(reactor, client.request("POST", base + "/echo", body=b"%d" % i))
+        assert (response.status, response.body) == (200, b"%d" % i)
+        assert response.url == base + "/echo"
+    head = wait(reactor, client.request("HEAD", base + "/hello"))
+    assert head.body == b"" and head.headers["content-length"] == "5"
+    assert wait(reactor, client.get(base + "/nocontent")).status == 204
+    assert counting.connections == 1
+    # Concurrent requests need more connections; afterwards they are pooled.
+    many = wait(reactor, defer.gather(*(client.get(base + "/later/0.05") for _ in range(4))))
+    assert [r.body for r in many] == [b"/later/0.05"] * 4
+    assert counting.connections == 4
+    client.close()
+    port.stop_listening()
+
+
+@pytest.mark.timeout(30)
+def test_client_redirects_and_timeouts(reactor: Reactor) -> None:
+    with minireactor_server(reactor) as address:
+        base = base_url(address)
+        client = HTTPClient(reactor)
+        assert wait(reactor, client.get(base + "/redirect/2")).status == 302  # off by default
+        followed = wait(reactor, client.get(base + "/redirect/2", follow_redirects=True))
+        assert (followed.body, followed.url) == (b"hello", base + "/hello")
+        posted = client.request("POST", base + "/redirect/0?303", body=b"x", follow_redirects=True)
+        assert wait(reactor, posted).body == b"hello"  # 303: POST became GET
+        with pytest.raises(TooManyRedirects):
+            wait(reactor, client.get(base + "/redirect/20", follow_redirects=True))
+        with pytest.raises(HTTPTimeoutError, match=r"within 0\.1 s"):
+            wait(reactor, client.get(base + "/later/5", timeout=0.1))
+        assert wait(reactor, client.get(base + "/hello")).body == b"hello"  # still fine
+        client.close()
+
+
+@pytest.mark.timeout(30)
+def test_client_errors(reactor: Reactor) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    free = listener.getsockname()[1]
+    listener.close()  # nothing listens there now
+    with pytest.raises(ConnectionRefusedError):
+        wait(reactor, fetch(reactor, f"http://127.0.0.1:{free}/"))
+    with pytest.raises(HTTPError, match="only http://"):
+        wait(reactor, fetch(reactor, "https://example.com/"))
+
+
+class DropSecond(Protocol):
+    """Answers the first request on a connection, then closes on the next one."""
+
+    answered = False
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.answered:
+            self.transport.close()  # the keep-alive race: the server gave up just now
+        else:
+            self.answered = True
+            self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+
+@pytest.mark.timeout(30)
+def test_client_retries_a_stale_connection_once(reactor: Reactor) -> None:
+    port = reactor.listen_tcp(0, Factory.for_protocol(DropSecond))
+    base = base_url(port.address) + "/"
+    client = HTTPClient(reactor)
+    assert wait(reactor, client.get(base)).body == b"ok"
+    assert wait(reactor, client.get(base)).body == b"ok"  # retried on a new connection
+    with pytest.raises(ResponseNotReceived):  # POST is not retried: it might run twice
+        wait(reactor, client.request("POST", base, body=b"x"))
+    port.stop_listening()
+
+
+@pytest.mark.timeout(30)
+def test_client_with_coroutines(reactor: Reactor) -> None:
+    async def main(base: str) -> list[bytes]:
+        client = HTTPClient(reactor)
+        first = await client.get(base + "/hello")
+        second = await client.get(base + "/async/0.01")
+        client.close()
+        return [first.body, second.body]
+
+    with minireactor_server(reactor) as address:
+        bodies = wait(reactor, defer.ensure_deferred(main(base_url(address))))
+    assert bodies == [b"hello", b"/async/0.01"]
+
+
+@pytest.mark.timeout(30)
+def test_client_against_http_server(reactor: Reactor) -> None:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def do_GET(self) -> None:
+            body = self.path.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = base_url(server.server_address[:2])
+        client = HTTPClient(reactor)
+        for path in ["/a", "/b?c=d"]:
+            response = wait(reactor, client.get(base + path))
+            assert (response.status, response.body) == (200, path.encode())
+        client.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.timeout(30)
+def test_client_against_aiohttp_server(reactor: Reactor) -> None:
+    web = pytest.importorskip("aiohttp.web")
+
+    async def chunked(request: Any) -> Any:
+        response = web.StreamResponse()
+        await response.prepare(request)  # no length: aiohttp sends chunks
+        for part in (b"one ", b"two ", b"three"):
+            await response.write(part)
+        await response.write_eof()
+        return response
+
+    async def hi(request: Any) -> Any:
+        return web.Response(text="hi")
+
+    app = web.Application()
+    app.router.add_get("/chunked", chunked)
+    app.router.add_get("/hi", hi)
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    loop.run_until_complete(site.start())
+    port = runner.addresses[0][1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        client = HTTPClient(reactor)
+        assert (
+            wait(reactor, client.get(f"http://127.0.0.1:{port}/chunked")).body == b"one two three"
+        )
+        assert wait(reactor, client.get(f"http://127.0.0.1:{port}/hi")).text() == "hi"
+        client.close()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+
+def test_client_protocol_rejects_a_second_request_in_flight() -> None:
+    protocol = HTTPClientProtocol()
+    protocol.request("GET", "/", {"Host": "x"})
+    with pytest.raises(HTTPError, match="busy"):
+        protocol.request("GET", "/", {"Host": "x"})
+    with pytest.raises(HTTPError, match="CR or LF"):
+        HTTPClientProtocol().request("GET", "/", {"Host": "x\r\nEvil: 1"})

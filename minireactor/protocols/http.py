@@ -9,9 +9,16 @@ so the same class serves on minireactor and on asyncio's own loop::
     reactor.listen_tcp(8080, server_factory(hello, clock=reactor))
     await loop.create_server(lambda: HTTPServerProtocol(hello, clock=loop), port=8080)
 
-A handler answers at once by returning a `Response`, or later by returning
-None and calling `request.respond(response)` when ready (from a timer, after
-another fetch, ...), which never blocks the loop. Requests on one connection
+A handler answers in one of three ways, none of which blocks the loop:
+
+* return a `Response`: answered at once;
+* return None and call `request.respond(response)` later (from a timer,
+  after another fetch, ...);
+* return a `Deferred` that fires with the Response, or be an `async def`
+  (run with `defer.ensure_deferred`, so it awaits Deferreds, e.g.
+  `await defer.sleep(reactor, 0.1)`).
+
+Requests on one connection
 are answered strictly in order: the next pipelined request is handed over
 only after the previous one is answered (RFC 9112 section 9.3.2).
 
@@ -26,13 +33,15 @@ Read next: `http_client.py`, the other side of the conversation.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 from typing import Protocol as TypingProtocol
 
+from ..defer import Deferred, ensure_deferred
 from ..protocol import Factory, Protocol
 from .http_messages import (
     REASONS,
@@ -41,6 +50,7 @@ from .http_messages import (
     HTTPParseError,
     Request,
     Response,
+    encode_head,
 )
 from .http_parser import RequestParser
 
@@ -58,8 +68,11 @@ __all__ = [
 
 logger = logging.getLogger("minireactor.http")
 
-#: A handler returns the Response, or None if it will call request.respond() later.
-Handler = Callable[[Request], "Response | None"]
+#: A handler returns the Response; or None and calls request.respond() later;
+#: or a Deferred / coroutine that produces the Response.
+Handler = Callable[
+    [Request], "Response | Deferred[Response] | Coroutine[Any, Any, Response] | None"
+]
 
 # While a handler is busy, pipelined bytes wait in the parser; past this many
 # we stop reading from the socket so a client cannot queue unbounded work.
@@ -112,9 +125,10 @@ class HTTPServerProtocol(Protocol):
     """Serves HTTP/1.1 on one connection by calling `handler` for each request.
 
     Args:
-        handler: called with each `Request`; returns a `Response`, or None to
-            answer later with `request.respond(...)`. If it raises, the
-            client gets a 500 and the error is logged.
+        handler: called with each `Request`; returns a `Response`, None (and
+            answers later with `request.respond(...)`), a Deferred, or a
+            coroutine. If it raises or its Deferred fails, the client gets a
+            500 and the error is logged.
         clock: arms the timeouts (a minireactor Reactor or an asyncio loop;
             timers use its `seconds()` or `time()`). Without one there are
             no timeouts.
@@ -244,14 +258,23 @@ class HTTPServerProtocol(Protocol):
         request._responder = self._respond
         try:
             response = self.handler(request)
-        except Exception:
-            logger.exception("HTTP handler %r failed on %r", self.handler, request)
-            if self._current is request:  # not answered before it raised
-                request._responder = None
-                self._send_error(500, "the server failed while handling this request")
+        except Exception as exc:
+            self._handler_failed(exc, request)
             return
-        if response is not None:
+        if isinstance(response, Response):
             request.respond(response)
+        elif inspect.iscoroutine(response) or isinstance(response, Deferred):
+            later = ensure_deferred(response)
+            later.add_callbacks(request.respond, self._handler_failed, errback_args=(request,))
+        elif response is not None:
+            self._handler_failed(TypeError(f"a handler returned {response!r}"), request)
+
+    def _handler_failed(self, exc: BaseException, request: Request) -> None:
+        """The handler raised (or its Deferred failed): log it and answer 500."""
+        logger.error("HTTP handler %r failed on %r", self.handler, request, exc_info=exc)
+        if self._current is request:  # not answered before it failed
+            request._responder = None
+            self._send_error(500, "the server failed while handling this request")
 
     def _respond(self, request: Request, response: Response) -> None:
         """Write `response` (called by `request.respond`)."""
@@ -265,7 +288,7 @@ class HTTPServerProtocol(Protocol):
         )
         try:
             self._write_response(request, response, keep_alive)
-        except (HTTPError, UnicodeEncodeError) as exc:
+        except HTTPError as exc:
             logger.error("HTTP handler %r gave an invalid response: %s", self.handler, exc)
             self._send_error(500, "the server produced an invalid response")
             return
@@ -294,16 +317,10 @@ class HTTPServerProtocol(Protocol):
             lines.append("Connection: keep-alive\r\n")
         if self._date_header:
             lines.append(f"Date: {_http_date(int(time.time()))}\r\n")
-        lines.append(self._server_line)
+        if self._server_line:
+            lines.append(self._server_line)
         lines.append("\r\n")
-        text = "".join(lines)
-        # Every line we built ends in one CRLF; any extra CR or LF came from a
-        # header name or value and would let it inject headers ("response
-        # splitting"). Counting is one fast pass in C instead of a regex per field.
-        line_count = len(lines) - (not self._server_line)
-        if text.count("\n") != line_count or text.count("\r") != line_count:
-            raise HTTPError("a response header contains CR or LF")
-        head = text.encode("latin-1")
+        head = encode_head(lines)
         if not has_body or request.method == "HEAD" or not body:
             self.transport.write(head)
         elif len(body) < _COPY_BODY_LIMIT:
