@@ -1,0 +1,281 @@
+"""Standard input and output as a transport: a console program is a protocol.
+
+`StandardIO(protocol, reactor)` connects a stream protocol to the process's
+stdin (descriptor 0) and stdout (descriptor 1). It is `process.py` seen from
+the child's side: the same pipes, read when the reactor says they are
+readable, written without ever blocking the loop. A line-based console
+program, complete::
+
+    from minireactor import Protocol, Reactor
+    from minireactor.stdio import StandardIO
+
+    class Shout(Protocol):
+        def connection_made(self, transport):
+            self.transport, self.pending = transport, b""
+
+        def data_received(self, data):
+            *lines, self.pending = (self.pending + data).split(b"\\n")
+            for line in lines:
+                self.transport.write(line.upper() + b"\\n")
+
+        def connection_lost(self, exc):
+            reactor.stop()
+
+    reactor = Reactor()
+    StandardIO(Shout(), reactor)
+    reactor.run()
+
+Two operating-system details shape the code. O_NONBLOCK belongs to the open
+file (shared with the shell that started us, and with stdout when both are
+one terminal), so we restore the old mode on close. And epoll refuses
+regular files and /dev/null (they are "always ready"), so when stdin is one
+of those we read it from the ready queue instead of waiting for readiness.
+
+Layer: a transport beside `tcp.py`. Read `process.py` for the parent's side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from .tcp import HIGH_WATER, MAX_READ
+
+if TYPE_CHECKING:
+    from .reactor import Reactor
+
+log = logging.getLogger("minireactor")
+
+__all__ = ["StandardIO"]
+
+
+class StandardIO:
+    """A transport over two descriptors: read `stdin`, write `stdout`.
+
+    The descriptors stay open when the transport closes (they belong to the
+    process, and `print()` may still want fd 1), except that `write_eof()`
+    closes `stdout`: a pipe's reader sees EOF only when the write end closes.
+
+    Args:
+        protocol: a stream protocol (`minireactor.Protocol`).
+        reactor: the reactor that drives both descriptors.
+        stdin: the descriptor to read (any pipe, terminal, socket or file).
+        stdout: the descriptor to write.
+    """
+
+    def __init__(self, protocol: Any, reactor: Reactor, stdin: int = 0, stdout: int = 1) -> None:
+        self._reactor = reactor
+        self._protocol = protocol
+        self._in: int = stdin
+        self._out: int | None = stdout
+        self._was_blocking = {fd: os.get_blocking(fd) for fd in (stdin, stdout)}
+        for fd in (stdin, stdout):
+            os.set_blocking(fd, False)
+        self._buffer = bytearray()
+        self._always_ready = False  # stdin is a regular file or /dev/null
+        self._reading = False
+        self._reading_paused = False
+        self._eof_requested = False
+        self._closing = False
+        self._lost = False
+        self._writing_paused = False
+        reactor.track(self)
+        self._tell("connection_made", self)
+        if not self._closing:
+            self._start_reading()
+
+    # -- reading ------------------------------------------------------------
+
+    def _start_reading(self) -> None:
+        self._reading = True
+        if not self._always_ready:
+            try:
+                self._reactor.add_reader(self._in, self._read_ready)
+                return
+            except PermissionError:
+                # epoll: "this file cannot be waited for", i.e. it is always ready.
+                self._always_ready = True
+        self._reactor.call_soon(self._read_ready)
+
+    def _stop_reading(self) -> None:
+        if self._reading:
+            self._reading = False
+            if not self._always_ready:
+                self._reactor.remove_reader(self._in)
+
+    def _read_ready(self) -> None:
+        if not self._reading:
+            return  # a queued call from before pause_reading() or close()
+        try:
+            data = os.read(self._in, MAX_READ)
+        except (BlockingIOError, InterruptedError):
+            data = None
+        except OSError as exc:
+            self._force_close(exc)
+            return
+        if data:
+            self._tell("data_received", data)
+        elif data == b"":
+            self._stop_reading()
+            keep_open = self._tell("eof_received")
+            if not keep_open:
+                self.close()
+            return
+        if self._always_ready and self._reading:
+            self._reactor.call_soon(self._read_ready)  # next chunk, next pass
+
+    def pause_reading(self) -> None:
+        """Stop calling `data_received` until `resume_reading()`."""
+        if self._reading:
+            self._reading_paused = True
+            self._stop_reading()
+
+    def resume_reading(self) -> None:
+        """Undo `pause_reading()`."""
+        if self._reading_paused and not self._closing:
+            self._reading_paused = False
+            self._start_reading()
+
+    # -- writing ------------------------------------------------------------
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Write `data` to stdout; what the pipe cannot take now is buffered.
+
+        Raises:
+            TypeError: `data` is not bytes-like (encode text first).
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"write() takes bytes, not {type(data).__name__}; encode text first")
+        if not data or self._out is None or self._closing or self._eof_requested:
+            return
+        if not self._buffer:
+            sent = self._write_some(data)
+            if sent is None or sent == len(data):
+                return
+            data = memoryview(data)[sent:]
+            self._reactor.add_writer(self._out, self._write_ready)
+        self._buffer += data
+        if not self._writing_paused and len(self._buffer) > HIGH_WATER:
+            self._writing_paused = True
+            self._tell("pause_writing")
+
+    def writelines(self, chunks: Iterable[bytes]) -> None:
+        """Write each chunk in turn (joined first: one system call, not many)."""
+        self.write(b"".join(chunks))
+
+    def _write_some(self, data: bytes | bytearray | memoryview) -> int | None:
+        """os.write() what stdout takes; None if it failed (then we are closed)."""
+        assert self._out is not None
+        try:
+            return os.write(self._out, data)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError as exc:  # EPIPE: whoever read our stdout has gone
+            self._force_close(exc)
+            return None
+
+    def _write_ready(self) -> None:
+        sent = self._write_some(self._buffer)
+        if sent is None or self._out is None:
+            return
+        del self._buffer[:sent]
+        if self._writing_paused and len(self._buffer) <= HIGH_WATER // 4:
+            self._writing_paused = False
+            self._tell("resume_writing")
+        if not self._buffer:
+            self._reactor.remove_writer(self._out)
+            self._flushed()
+
+    def _flushed(self) -> None:
+        """The buffer is empty: finish a pending write_eof() or close()."""
+        if self._eof_requested:
+            self._close_stdout()
+        if self._closing:
+            self._reactor.call_soon(self._connection_lost, None)
+
+    def write_eof(self) -> None:
+        """Close stdout once flushed (the reader sees EOF); reading goes on."""
+        if self._eof_requested or self._closing:
+            return
+        self._eof_requested = True
+        if not self._buffer:
+            self._close_stdout()
+
+    def _close_stdout(self) -> None:
+        if self._out is not None:
+            self._reactor.remove_writer(self._out)
+            os.set_blocking(self._out, self._was_blocking[self._out])
+            os.close(self._out)
+            self._out = None
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def get_write_buffer_size(self) -> int:
+        return len(self._buffer)
+
+    # -- closing ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop reading, flush stdout, then `connection_lost(None)`. Idempotent."""
+        if self._closing:
+            return
+        self._closing = True
+        self._stop_reading()
+        if not self._buffer:
+            self._reactor.call_soon(self._connection_lost, None)
+
+    def abort(self) -> None:
+        """Close now, dropping anything not yet written."""
+        self._force_close(None)
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def _force_close(self, exc: BaseException | None) -> None:
+        if self._buffer and self._out is not None:
+            self._reactor.remove_writer(self._out)
+        self._buffer.clear()
+        self._closing = True
+        self._stop_reading()
+        self._reactor.call_soon(self._connection_lost, exc)
+
+    def _connection_lost(self, exc: BaseException | None) -> None:
+        if self._lost:
+            return
+        self._lost = True
+        if self._out is not None:
+            self._reactor.remove_writer(self._out)
+        # Give the shell back its descriptors as we found them.
+        for fd in (self._in, self._out):
+            if fd is not None:  # (a stdout closed by write_eof was restored then)
+                with contextlib.suppress(OSError):  # closed by its owner meanwhile
+                    os.set_blocking(fd, self._was_blocking[fd])
+        self._reactor.untrack(self)
+        self._tell("connection_lost", exc)
+
+    def _tell(self, method: str, *args: Any) -> Any:
+        """Call a protocol method; what it raises is logged and closes the transport."""
+        try:
+            return getattr(self._protocol, method)(*args)
+        except Exception as exc:
+            log.exception("Unhandled error in %r.%s", self._protocol, method)
+            if method != "connection_lost":
+                self._force_close(exc)
+            return None
+
+    # -- information --------------------------------------------------------
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """'stdin' or 'stdout' (the descriptors); `default` for anything else."""
+        return {"stdin": self._in, "stdout": self._out}.get(name, default)
+
+    def get_protocol(self) -> Any:
+        return self._protocol
+
+    def __repr__(self) -> str:
+        state = "closed" if self._lost else "closing" if self._closing else "open"
+        return f"<StandardIO stdin={self._in} stdout={self._out} {state}>"
