@@ -144,14 +144,16 @@ def _start_server(spec: ServerSpec, cfg: Config) -> tuple[PinnedProcess, int]:
     server = PinnedProcess([*spec.argv, "--port", "0"], cfg.server_cpu, python_env())
     try:
         line = server.read_line(cfg.startup_timeout)
+        if not line.startswith("READY "):
+            raise RunError(f"{spec.name} printed {line!r} instead of 'READY <port>'")
+        return server, int(line.split()[1])
     except (TimeoutError, EOFError) as exc:
-        server.stop()
         detail = f"{exc}; stderr: {server.stderr_tail()}"
-        raise RunError(f"{spec.name} did not start: {detail}") from None
-    if not line.startswith("READY "):
         server.stop()
-        raise RunError(f"{spec.name} printed {line!r} instead of 'READY <port>'")
-    return server, int(line.split()[1])
+        raise RunError(f"{spec.name} did not start: {detail}") from None
+    except BaseException:  # RunError, or Ctrl-C while waiting: never leave it running
+        server.stop()
+        raise
 
 
 def measure(spec: ServerSpec, size: int, cfg: Config, client_bin: Path) -> dict[str, Any]:
@@ -220,7 +222,7 @@ def _snapshot(server: PinnedProcess, client: PinnedProcess, cfg: Config) -> Snap
     )
 
 
-def derive(counts: dict[str, Any], window: Snapshot) -> dict:
+def derive(counts: dict[str, Any], window: Snapshot) -> dict[str, Any]:
     """The figures of one run from the client's counts and the counters over the window.
 
     Raises:
@@ -231,7 +233,9 @@ def derive(counts: dict[str, Any], window: Snapshot) -> dict:
         raise RunError(f"no request completed in the window ({counts['errors']} errors)")
     return {
         "requests": requests,
-        "errors": counts["errors"],
+        "errors": counts["errors"] + counts["stalled"],
+        "failed_connections": counts["errors"],
+        "stalled_connections": counts["stalled"],
         "bytes": counts["bytes"],
         "duration_s": counts["duration_s"],
         "req_per_s": requests / counts["duration_s"],
@@ -291,10 +295,15 @@ def progress(done: int, total: int, spec: ServerSpec, size: int, run: dict[str, 
         f"(user {run['server_user_us']:5.2f})  p99 {run['p99_us']:8.0f} us  "
         f"srv {run['server_cpu_pct']:3.0f}%  cli {run['client_cpu_pct']:3.0f}%  "
         f"others {run['server_cpu_others_pct']:3.0f}%  steal {run['server_cpu_steal_pct']:2.0f}%"
+        + (
+            f"  ERRORS: {run['failed_connections']} failed, {run['stalled_connections']} stalled"
+            if run["errors"]
+            else ""
+        )
     )
 
 
-def run_all(specs: list[ServerSpec], args: argparse.Namespace, cfg: Config) -> list[dict]:
+def run_all(specs: list[ServerSpec], args: argparse.Namespace, cfg: Config) -> list[dict[str, Any]]:
     """Every run, interleaved: for each size and repeat, each server once."""
     client_bin = ensure_built("echo_client")
     if any(spec.name == "c-epoll" for spec in specs):
@@ -343,7 +352,7 @@ def print_plan(
 
 
 def write_report(
-    runs: list[dict],
+    runs: list[dict[str, Any]],
     specs: list[ServerSpec],
     skipped: dict[str, str],
     meta: dict[str, Any],

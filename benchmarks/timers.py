@@ -28,6 +28,7 @@ if not __package__:  # run as `python benchmarks/timers.py`: make `benchmarks` i
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse
+import asyncio
 import importlib.util
 import json
 import random
@@ -52,14 +53,14 @@ class Finish:
 
     def __init__(self, count: int, stop: Callable[[], None]) -> None:
         self.left = count
-        self.stop = stop
+        self.stop_loop = stop
         self.ended = (0.0, 0.0)
 
     def __call__(self) -> None:
         self.left -= 1
         if self.left == 0:
             self.ended = (time.perf_counter(), time.process_time())
-            self.stop()
+            self.stop_loop()
 
 
 def make_loop(impl: str, backend: str) -> tuple[Any, Callable[[], None]]:
@@ -74,24 +75,26 @@ def make_loop(impl: str, backend: str) -> tuple[Any, Callable[[], None]]:
         reactor = Reactor(backend=backend)
         return reactor, reactor.run
     if impl == "twisted":
-        from twisted.internet import reactor as twisted_reactor
+        from twisted.internet import reactor
 
+        twisted_reactor: Any = reactor  # a module attribute that is really the reactor
         adapter: Any = argparse.Namespace(
             call_later=twisted_reactor.callLater, call_soon=None, stop=twisted_reactor.stop
         )
         return adapter, twisted_reactor.run
+    loop: asyncio.AbstractEventLoop
     if impl == "uvloop":
         import uvloop
 
         loop = uvloop.new_event_loop()
     else:
-        import asyncio
-
         loop = asyncio.new_event_loop()
     return loop, loop.run_forever
 
 
-def child(impl: str, workload: str, count: int, max_delay: float, seed: int, backend: str) -> dict:
+def child(
+    impl: str, workload: str, count: int, max_delay: float, seed: int, backend: str
+) -> dict[str, Any]:
     """One measurement, in this process: schedule `count` calls, run until the last fires."""
     loop, run = make_loop(impl, backend)
     finish = Finish(count, loop.stop)

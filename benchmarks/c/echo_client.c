@@ -11,6 +11,8 @@
  * Output on stdout, one line each: "START" when the measured window opens,
  * "STOP" the moment it closes (the harness reads the server's CPU counters
  * on both), then one JSON object with the counts and latency percentiles.
+ * "errors" counts connections that failed (and were reopened); "stalled"
+ * counts connections that stayed open but completed nothing in the window.
  *
  * Latencies go into a log-linear histogram in nanoseconds: exact below
  * 1024 ns, then 512 buckets per power of two (under 0.2 % error), so the
@@ -48,6 +50,7 @@ typedef struct {
     size_t sent;       /* bytes of the current message sent */
     size_t received;   /* bytes of its echo received */
     uint64_t t_start;  /* ns, when the current message was first sent */
+    uint64_t done;     /* messages completed in the measured window */
 } conn_t;
 
 static struct {
@@ -173,6 +176,7 @@ static void on_readable(conn_t *c) {
     if (c->received < opt.size) return;
     if (measuring) {
         requests++;
+        c->done++;
         hist[bucket_of(now_ns() - c->t_start)]++;
     }
     start_request(c);
@@ -246,11 +250,16 @@ int main(int argc, char **argv) {
     measuring = 0;
     printf("STOP\n");
     fflush(stdout);
+    /* A connection open all window long that completed nothing is stuck:
+       the server accepted it (or the kernel did) but never answered. */
+    int stalled = 0;
+    for (int i = 0; i < opt.connections; i++) stalled += conns[i].alive && conns[i].done == 0;
 
-    printf("{\"requests\": %llu, \"errors\": %llu, \"bytes\": %llu, \"duration_s\": %.6f, "
+    printf("{\"requests\": %llu, \"errors\": %llu, \"stalled\": %d, \"bytes\": %llu, "
+           "\"duration_s\": %.6f, "
            "\"connections\": %d, \"size\": %zu, \"p50_us\": %.2f, \"p90_us\": %.2f, "
            "\"p99_us\": %.2f, \"p999_us\": %.2f}\n",
-           (unsigned long long)requests, (unsigned long long)errors,
+           (unsigned long long)requests, (unsigned long long)errors, stalled,
            (unsigned long long)bytes_in, elapsed, opt.connections, opt.size,
            percentile_us(0.50), percentile_us(0.90), percentile_us(0.99), percentile_us(0.999));
     fflush(stdout);

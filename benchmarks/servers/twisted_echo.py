@@ -36,10 +36,12 @@ def main() -> None:
         """Writes back every chunk it receives (Twisted's camelCase method names)."""
 
         def connectionMade(self) -> None:
-            self.transport.setTcpNoDelay(True)
+            tcp: Any = self.transport  # typed as the narrower ITransport
+            tcp.setTcpNoDelay(True)
 
         def dataReceived(self, data: bytes) -> None:
-            self.transport.write(data)
+            tcp: Any = self.transport
+            tcp.write(data)
 
     the_reactor: Any = reactor
     port = the_reactor.listenTCP(
