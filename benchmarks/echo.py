@@ -177,7 +177,7 @@ def measure(spec: ServerSpec, size: int, cfg: Config, client_bin: Path) -> dict[
                 _expect(client.read_line(cfg.duration + 30), "STOP", client)
                 after = _snapshot(server, client, cfg)
                 counts = json.loads(client.read_line(30))
-            except (TimeoutError, EOFError, FileNotFoundError) as exc:
+            except (TimeoutError, EOFError, FileNotFoundError, ValueError) as exc:
                 raise RunError(f"{exc}; server stderr: {server.stderr_tail()}") from None
         if not server.alive():
             raise RunError(f"{spec.name} exited during the run: {server.stderr_tail()}")
