@@ -33,9 +33,10 @@ from collections.abc import Callable
 from typing import Any
 
 from . import tcp
-from .backends import READ, WRITE, create_backend
+from .backends import READ, WRITE, Backend, create_backend
 from .errors import ReactorAlreadyRunning, ReactorNotRestartable, WrongThreadError
 from .timers import DelayedCall, TimerQueue
+from .trace import Trace, _TracingBackend, trace_from_environment
 from .triggers import Triggers
 
 log = logging.getLogger("minireactor")
@@ -62,6 +63,13 @@ def _fileno(fd: Any) -> int:
     return fd if isinstance(fd, int) else int(fd.fileno())
 
 
+def _in_jupyter_kernel() -> bool:
+    """True when running inside a Jupyter (IPython) kernel."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
 def describe(func: Callable[..., Any]) -> str:
     """A readable name for a callback, for log messages.
 
@@ -86,6 +94,9 @@ class Reactor:
         slow_callback_duration: log a warning naming any callback that blocks
             the loop this long (seconds). None: off, except inside a Jupyter
             kernel, where students most need it and it defaults to 0.1 s.
+        trace: record a `Trace` of everything the loop does into `self.trace`
+            (see `trace.py`; `with minireactor.trace.record(reactor)` does the
+            same for a block of code).
     """
 
     def __init__(
@@ -94,9 +105,11 @@ class Reactor:
         *,
         shutdown_timeout: float = 5.0,
         slow_callback_duration: float | None = None,
+        trace: bool = False,
     ) -> None:
-        self._backend = create_backend(backend)
-        self.backend_name: str = self._backend.name
+        self._raw_backend = create_backend(backend)
+        self._backend: Backend | _TracingBackend = self._raw_backend  # wrapped while tracing
+        self.backend_name: str = self._raw_backend.name
         self.shutdown_timeout = shutdown_timeout
         self._timers = TimerQueue(time.monotonic)
         self._ready: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
@@ -110,10 +123,14 @@ class Reactor:
         self._stopping = False
         self._closed = False
         self.reserve_fd: tcp.ReserveDescriptor | None = None
-        self._tracer: Any = None
-        if slow_callback_duration is None and "ipykernel" in sys.modules:
+        self.tracer: Trace | None = None
+        self.trace: Trace | None = None
+        if slow_callback_duration is None and _in_jupyter_kernel():
             slow_callback_duration = 0.1
         self.slow_callback_duration = slow_callback_duration
+        if trace or trace_from_environment() is not None:
+            self.trace = trace_from_environment() or Trace()
+            self.set_tracer(self.trace)
 
     # -- the loop ---------------------------------------------------------
 
@@ -195,17 +212,25 @@ class Reactor:
             if mask & WRITE and watch.writer is not None:
                 self._call(watch.writer, watch.writer_args)
         if self._timers:
-            for call in self._timers.pop_due(time.monotonic()):
-                self._call(call.func, call.args)
+            now = time.monotonic()
+            for call in self._timers.pop_due(now):
+                self._call(call.func, call.args, "timer", now - call.time)
 
-    def _call(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        """Run one callback: the only place the reactor calls user code."""
+    def _call(
+        self, func: Callable[..., Any], args: tuple[Any, ...], kind: str = "", late: float = 0.0
+    ) -> None:
+        """Run one callback: the only place the reactor calls user code.
+
+        `kind` and `late` (a timer's delay past its due time) are for the tracer.
+        """
         try:
             func(*args)
         except Exception:
             log.exception("Unhandled error in callback %s", describe(func))
 
-    def _call_instrumented(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def _call_instrumented(
+        self, func: Callable[..., Any], args: tuple[Any, ...], kind: str = "", late: float = 0.0
+    ) -> None:
         """`_call`, timed: warns about slow callbacks and feeds the tracer.
 
         Discussion: instrumentation is switched on by storing this method as
@@ -220,8 +245,8 @@ class Reactor:
             log.exception("Unhandled error in callback %s", describe(func))
         finally:
             end = time.perf_counter()
-            if self._tracer is not None:
-                self._tracer.callback(func, start, end)
+            if self.tracer is not None:
+                self.tracer.add(kind or "callback", describe(func), start, end, {"late": late})
             slow = self._slow_callback_duration
             if slow is not None and end - start >= slow:
                 log.warning(
@@ -243,9 +268,17 @@ class Reactor:
         self._slow_callback_duration = seconds
         self._instrument()
 
+    def set_tracer(self, trace: Trace | None) -> None:
+        """Record into `trace` from now on (None: stop). See `trace.record`."""
+        self._backend = (
+            self._raw_backend if trace is None else _TracingBackend(self._raw_backend, trace)
+        )
+        self.tracer = trace
+        self._instrument()
+
     def _instrument(self) -> None:
         """Use the timed `_call` while the tracer or the slow-callback check is on."""
-        if self._tracer is not None or self._slow_callback_duration is not None:
+        if self.tracer is not None or self._slow_callback_duration is not None:
             self._call = self._call_instrumented  # type: ignore[method-assign]
         else:
             self.__dict__.pop("_call", None)

@@ -121,6 +121,8 @@ class TCPTransport:
         except OSError as exc:
             self._force_close(exc)
             return
+        if self._reactor.tracer is not None:
+            self._reactor.tracer.io("read", self._protocol, len(data))
         if data:
             try:
                 self._protocol.data_received(data)
@@ -183,6 +185,8 @@ class TCPTransport:
             except OSError as exc:
                 self._force_close(exc)
                 return
+            if self._reactor.tracer is not None:
+                self._reactor.tracer.io("write", self._protocol, sent)
             if sent == len(data):
                 return
             data = memoryview(data)[sent:]
@@ -217,6 +221,8 @@ class TCPTransport:
         except OSError as exc:
             self._force_close(exc)
             return
+        if self._reactor.tracer is not None:
+            self._reactor.tracer.io("write", self._protocol, sent)
         del self._buffer[:sent]  # cheap: bytearray drops a prefix without copying
         if self._writing_paused and len(self._buffer) <= self._low:
             self._writing_paused = False
@@ -407,6 +413,8 @@ class Port:
             self._start(conn, addr)
 
     def _start(self, conn: socket.socket, addr: Any) -> None:
+        if self._reactor.tracer is not None:
+            self._reactor.tracer.io("accept", self._factory, 0)
         try:
             protocol = self._factory.build_protocol(addr)
         except Exception:

@@ -1,0 +1,114 @@
+"""The tracer on every backend: what it records, its statistics and exports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import spin
+from support import Collector, RecordingClientFactory, echo_factory
+
+import minireactor.trace
+from minireactor import Reactor
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def echo_once(reactor: Reactor, payload: bytes = b"hello") -> None:
+    port = reactor.listen_tcp(0, echo_factory())
+    client = RecordingClientFactory(lambda: Collector(payload, half_close=True))
+    reactor.connect_tcp(*port.address, client)
+    spin(reactor, lambda: bool(client.protocols) and client.protocols[0].done)
+
+
+def test_record_captures_waits_callbacks_timers_and_io(reactor: Reactor) -> None:
+    with minireactor.trace.record(reactor) as trace:
+        fired: list[int] = []
+        reactor.call_later(0.01, fired.append, 1)
+        reactor.call_soon(fired.append, 0)
+        echo_once(reactor, b"x" * 1000)
+        spin(reactor, lambda: len(fired) == 2)
+    kinds = {e.kind for e in trace.events}
+    assert {"wait", "callback", "timer", "accept", "read", "write"} <= kinds
+    reads = [e for e in trace.of_kind("read") if e.extra["bytes"]]
+    assert sum(e.extra["bytes"] for e in reads) == 2000  # server and client each read 1000
+    assert all(e.end >= e.start for e in trace.events)
+    assert all(e.thread == threading.current_thread().name for e in trace.of_kind("callback"))
+    timers = trace.of_kind("timer")
+    assert timers and timers[0].name.endswith("append") and timers[0].extra["late"] >= 0
+    assert any(e.extra["events"] > 0 for e in trace.of_kind("wait"))
+    # Switched off again: nothing more is recorded, and the plain _call is back.
+    count = len(trace.events)
+    reactor.call_soon(print)
+    reactor.iterate(0)
+    assert len(trace.events) == count and "_call" not in vars(reactor)
+
+
+def test_stats_count_total_and_max(reactor: Reactor) -> None:
+    with minireactor.trace.record(reactor) as trace:
+        for _ in range(5):
+            reactor.call_soon(sorted, range(1000))
+        reactor.iterate(0)
+    row = trace.stats()["sorted"]
+    assert row["count"] == 5 and 0 < row["max"] <= row["total"]
+
+
+def test_perfetto_export_is_valid_trace_event_json(reactor: Reactor, tmp_path: Path) -> None:
+    with minireactor.trace.record(reactor) as trace:
+        echo_once(reactor)
+    path = tmp_path / "trace.json"
+    trace.save_perfetto(path)
+    data = json.loads(path.read_text())
+    complete = [e for e in data["traceEvents"] if e["ph"] == "X"]
+    assert len(complete) == len(trace.events)
+    assert {"name", "cat", "ts", "dur", "pid", "tid", "args"} <= set(complete[0])
+    names = [e["args"]["name"] for e in data["traceEvents"] if e["ph"] == "M"]
+    assert threading.current_thread().name in names
+
+
+def test_plot_draws_one_lane_per_thread(reactor: Reactor) -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with minireactor.trace.record(reactor) as trace:
+        echo_once(reactor)
+    trace.add("thread", "worker job", trace.origin, trace.origin + 0.001)
+    fig = trace.plot()
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [threading.current_thread().name]
+    assert len(ax.collections) == len(trace.events)
+
+
+def test_reactor_trace_flag(backend: str) -> None:
+    reactor = Reactor(backend=backend, trace=True)
+    try:
+        reactor.call_soon(list)
+        reactor.iterate(0)
+        assert reactor.trace is not None and reactor.trace.of_kind("callback")
+    finally:
+        reactor.close()
+
+
+def test_a_whole_script_traced_through_the_environment(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            from minireactor import Reactor
+            r = Reactor()
+            r.call_later(0.01, r.stop)
+            r.run()
+            """
+        )
+    )
+    out = tmp_path / "trace.json"
+    env = {"MINIREACTOR_TRACE_FILE": str(out), "PYTHONPATH": str(Path.cwd())}
+    subprocess.run([sys.executable, str(script)], check=True, env=env, timeout=30)
+    events = json.loads(out.read_text())["traceEvents"]
+    assert any(e.get("cat") == "timer" for e in events)
