@@ -109,7 +109,11 @@ class TCPTransport:
             self._protocol_failed("connection_made", exc)
             return
         if not self._closing:
-            reactor.add_reader(self._fd, self._read_ready)
+            try:
+                reactor.add_reader(self._fd, self._read_ready)
+            except Exception as exc:  # e.g. select's FD_SETSIZE, or no thread to spare
+                log.error("cannot watch %r, closing it: %s", self, exc)
+                self._force_close(exc)
 
     # -- reading ------------------------------------------------------------
 

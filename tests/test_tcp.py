@@ -201,7 +201,9 @@ def test_peer_reset_arrives_as_connection_lost(reactor: Reactor) -> None:
             super().data_received(data)
 
     client = connect(reactor, port.address, lambda: Waiter(b""))
-    spin(reactor, lambda: bool(client.failed) or bool(client.protocols) and client.protocols[0].done)
+    spin(
+        reactor, lambda: bool(client.failed) or bool(client.protocols) and client.protocols[0].done
+    )
     if client.failed:  # the reset beat the connect's completion: a failed connect
         assert isinstance(client.failed[0], ConnectionResetError)
         return
@@ -440,3 +442,39 @@ def test_a_producer_that_ignores_pause_writing_is_cut_off(reactor: Reactor) -> N
     client = connect(reactor, other.address, lambda: Collector(b"fine", half_close=True))
     spin(reactor, lambda: bool(client.protocols) and client.protocols[0].done)
     assert client.protocols[0].received == b"fine"
+
+
+def test_select_backend_closes_connections_it_cannot_watch(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A descriptor >= FD_SETSIZE cannot be watched by select: close it, keep serving."""
+    from minireactor.errors import FileDescriptorTooLarge
+
+    reactor = Reactor(backend="select")
+    filler = []
+    try:
+        port = reactor.listen_tcp(0, echo_factory())
+        # Push the next descriptors past 1024 by holding low ones open.
+        while True:
+            fd = os.open(os.devnull, os.O_RDONLY)
+            filler.append(fd)
+            if fd >= 1030:
+                break
+        lost: list[BaseException | None] = []
+
+        class Watch(Echo):
+            def connection_lost(self, exc: BaseException | None) -> None:
+                lost.append(exc)
+
+        port._factory = Factory.for_protocol(Watch)
+        peer = socket.create_connection(port.address)
+        with caplog.at_level(logging.ERROR, logger="minireactor"):
+            spin(reactor, lambda: bool(lost))
+        assert isinstance(lost[0], FileDescriptorTooLarge)
+        peer.settimeout(5)
+        assert peer.recv(10) == b""  # the client sees the connection end, not a hang
+        peer.close()
+    finally:
+        for fd in filler:
+            os.close(fd)
+        reactor.close()
