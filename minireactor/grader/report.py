@@ -89,7 +89,7 @@ class GradeReport:
                     "name": f"{exercise.slug}: {test.name}",
                     "score": test.score,
                     "max_score": test.max_score,
-                    "output": test.output if not test.passed else "passed",
+                    "output": test.output or "passed",
                     "visibility": "after_published" if test.hidden else "visible",
                 })
         summary = "\n".join(
@@ -131,7 +131,7 @@ def render_table(exercises: list[ExerciseResult], width: int = 100) -> str:
             tag = " (hidden)" if test.hidden else ""
             score = f"{_num(test.score)}/{_num(test.max_score)}"
             lines.append(f"  {mark}  {score:>7}  {test.name}{tag}")
-            if not test.passed and test.output:
+            if test.output:  # why it failed, or what a passing test printed
                 reason = test.output.strip().splitlines()
                 for line in reason[:6]:
                     lines.append(f"              {line[:width]}")
