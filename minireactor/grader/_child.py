@@ -95,12 +95,31 @@ def _call_site(code: types.CodeType, marker: str) -> int:
     raise RuntimeError(f"grader runner is damaged: no call after {marker!r}")
 
 
+def _same_code(
+    function: object, new: object,
+    function_type: type = types.FunctionType, code_type: type = types.CodeType,
+) -> bool:
+    """Whether a `__code__` assignment changes only flags (as `types.coroutine` does).
+
+    Only built-in types are touched (exact type checks first), so no code that
+    graded code wrote can run inside the audit hook. The types are bound as
+    defaults, when this file is executed, before any graded code exists.
+    """
+    if type(function) is not function_type or type(new) is not code_type:
+        return False
+    old = function.__code__  # type: ignore[attr-defined]
+    return bool(old.co_code == new.co_code and old.co_consts == new.co_consts  # type: ignore[attr-defined]
+                and old.co_names == new.co_names)  # type: ignore[attr-defined]
+
+
 def _arm_guard(token: bytes, report_fd: int, main_frame: types.FrameType) -> None:
     """Install the audit hook that owns the token and writes the one verdict.
 
     The token lives only in this hook's closure. Nothing else references the
     hook (the interpreter keeps it), gc walks are blocked, and the hook never
     calls a method of an object it is handed, so graded code cannot reach it.
+    Every name the hook uses is bound here, as a closure variable: graded code
+    can rebind module globals and builtins, but not these.
 
     A report is accepted only from `main_frame` while that frame is executing
     the exact CALL instruction at the pass site or the fail site. Reaching the
@@ -111,14 +130,16 @@ def _arm_guard(token: bytes, report_fd: int, main_frame: types.FrameType) -> Non
     pass_offset = _call_site(main_frame.f_code, PASS_SITE)
     fail_offset = _call_site(main_frame.f_code, FAIL_SITE)
     write, exit_now, getpid, getframe = os.write, os._exit, os.getpid, sys._getframe
-    text_type = str
+    text_type, type_of, length, same_code = str, type, len, _same_code
+    report_event, blocked_events = REPORT_EVENT, BLOCKED_EVENTS
+    max_detail, violation_exit = MAX_DETAIL, VIOLATION_EXIT
     state = {"reported": False}
 
     def send(verdict: bytes, detail: object) -> None:
         body = b""
-        if type(detail) is text_type:
-            body = detail.encode("utf-8", "replace")[:MAX_DETAIL]
-        header = b"MRG1 %s %d %s %d\n" % (token, getpid(), verdict, len(body))
+        if type_of(detail) is text_type:
+            body = detail.encode("utf-8", "replace")[:max_detail]  # type: ignore[attr-defined]
+        header = b"MRG1 %s %d %s %d\n" % (token, getpid(), verdict, length(body))
         state["reported"] = True
         # Not contextlib.suppress: the hook calls no Python code graded code could patch.
         try:  # noqa: SIM105
@@ -127,25 +148,26 @@ def _arm_guard(token: bytes, report_fd: int, main_frame: types.FrameType) -> Non
             pass
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
-        if event == REPORT_EVENT:
+        if event == report_event:
             caller = getframe(1)
             if caller is not main_frame or state["reported"]:
                 return
             if caller.f_lasti == pass_offset:
                 send(b"PASS", "")
             elif caller.f_lasti == fail_offset:
-                send(b"FAIL", args[1] if len(args) > 1 else "")
+                send(b"FAIL", args[1] if length(args) > 1 else "")
             return
-        blocked = event in BLOCKED_EVENTS or (
+        blocked = event in blocked_events or (
             event.startswith("ctypes.") and event != "ctypes.dlopen"
         ) or (
-            event == "object.__setattr__" and len(args) > 1
-            and type(args[1]) is text_type and args[1] == "__code__"
+            event == "object.__setattr__" and length(args) == 3
+            and type_of(args[1]) is text_type and args[1] == "__code__"
+            and not same_code(args[0], args[2])
         )
         if blocked:
             if not state["reported"]:
                 send(b"FAIL", f"graded code used {event}, which is not allowed while grading")
-            exit_now(VIOLATION_EXIT)
+            exit_now(violation_exit)
 
     sys.addaudithook(hook)
 

@@ -100,7 +100,7 @@ def grade(
         for case in exercise.tests(hidden=hidden):
             limits = exercise.limits.with_wall(case.timeout).with_wall(wall)
             job = Job(case.source, str(case.file), case.file.stem, case.function, file,
-                      exercise.starter, limits)
+                      exercise.starter, limits, (str(exercise.path / "tests"),))
             plan.append((result, case, job))
 
     def run(item: tuple[ExerciseResult, TestCase, Job]) -> TestResult:

@@ -88,6 +88,7 @@ class Job:
     submission: Path | None  # the student's file, or None when it is missing
     target_name: str  # the name the tests import it under (the starter's file name)
     limits: Limits
+    extra_path: tuple[str, ...] = ()  # e.g. the exercise's tests/ folder, for shared helpers
 
 
 @dataclass
@@ -174,7 +175,7 @@ class Sandbox:
             "runner": self._runner, "token": token, "report_fd": report_w,
             "source": job.source, "filename": job.filename, "module": job.module,
             "test": job.test, "workdir": str(workdir),
-            "sys_path": [str(subdir), *self.sys_path],
+            "sys_path": [str(subdir), *job.extra_path, *self.sys_path],
             "limits": self._limits(job.limits), "undumpable": self.policy.user is not None,
         }).encode()
         with open(base / "stdout", "w+b") as out, open(base / "stderr", "w+b") as err:
