@@ -30,14 +30,15 @@ from .http_messages import Headers, HTTPParseError, Request, Response, wants_kee
 
 # A field name or method is a "token" (RFC 9110 section 5.6.2): no spaces,
 # no separators. This is what rejects "Name : value" and obs-fold lines.
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Field values may hold visible characters, spaces and tabs, and obs-text
-# (bytes >= 0x80), but no other control characters (NUL, CR, LF, ...).
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# (bytes >= 0x80), but no other control characters. CR and LF are checked
+# separately (they may only end lines), so a whole head is scanned at once.
+_BAD_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A request target is visible ASCII: no spaces, controls or raw 8-bit bytes.
-_BAD_TARGET = re.compile(rb"[^\x21-\x7e]")
+_BAD_TARGET = re.compile(r"[^\x21-\x7e]")
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
-_HTTP_VERSION = re.compile(rb"HTTP/[0-9]\.[0-9]")
+_HTTP_VERSION = re.compile(r"HTTP/[0-9]\.[0-9]")
 
 _MAX_CHUNK_LINE = 4096  # a chunk-size line is a few hex digits plus rare extensions
 _MAX_LENGTH_DIGITS = 18  # more digits than this is beyond any sane body (and int() limits)
@@ -116,6 +117,8 @@ class _MessageParser(Generic[M]):
         """Advance through the buffered bytes; return a whole message or None."""
         if self._error is not None:
             raise self._error  # a broken stream stays broken: no resynchronising
+        if self._pos == len(self._buf) and self._state == _HEAD and not self._eof:
+            return None  # the common case after each message: nothing buffered
         try:
             while self._step():
                 if self._state == _DONE:
@@ -164,15 +167,25 @@ class _MessageParser(Generic[M]):
             return False
         if end + 4 - pos > self.max_head_bytes:
             raise self._head_too_large()
-        head = bytes(buf[pos:end])
+        lines = self._split_lines(bytes(buf[pos:end]))
         self._pos = self._scan_from = end + 4
-        lines = head.split(b"\r\n")
-        # Only CRLF may end a line: a lone CR or LF inside one is how some
-        # smuggling attacks make two parsers split lines differently.
-        if head.count(b"\n") != len(lines) - 1 or head.count(b"\r") != len(lines) - 1:
-            raise HTTPParseError(400, "a header line contains a bare CR or LF")
         self._message = self._start_message(lines[0], self._parse_fields(lines, 1))
         return True
+
+    @staticmethod
+    def _split_lines(block: bytes) -> list[str]:
+        """Check a head (or trailer section) as a whole, then split it into lines.
+
+        Header text is Latin-1 (RFC 9110 section 5.5), so decoding can't fail.
+        """
+        lines = block.split(b"\r\n")
+        # Only CRLF may end a line: a lone CR or LF inside one is how some
+        # smuggling attacks make two parsers split lines differently.
+        if block.count(b"\n") != len(lines) - 1 or block.count(b"\r") != len(lines) - 1:
+            raise HTTPParseError(400, "a header line contains a bare CR or LF")
+        if _BAD_CONTROL.search(block):
+            raise HTTPParseError(400, "a header contains a control character (NUL, ESC, ...)")
+        return block.decode("latin-1").split("\r\n")
 
     def _head_too_large(self) -> HTTPParseError:
         return HTTPParseError(
@@ -181,30 +194,27 @@ class _MessageParser(Generic[M]):
             "(raise max_head_bytes if this is legitimate)",
         )
 
-    def _parse_fields(self, lines: list[bytes], first: int) -> Headers:
+    def _parse_fields(self, lines: list[str], first: int) -> Headers:
         """Parse "Name: value" lines (headers or trailers) into Headers."""
         headers = Headers()
         for index in range(first, len(lines)):
             line = lines[index]
-            name, colon, value = line.partition(b":")
+            name, colon, value = line.partition(":")
             if not colon or not _TOKEN.fullmatch(name):
                 raise self._bad_field(line)
-            value = value.strip(b" \t")
-            if _BAD_VALUE.search(value):
-                raise HTTPParseError(400, f"header {name!r} has a control character in its value")
-            headers.add(name.decode("ascii"), value.decode("latin-1"))
+            headers.add(name, value.strip(" \t"))
         return headers
 
     @staticmethod
-    def _bad_field(line: bytes) -> HTTPParseError:
-        if line[:1] in (b" ", b"\t"):
+    def _bad_field(line: str) -> HTTPParseError:
+        if line[:1] in (" ", "\t"):
             # RFC 9112 section 5.2: line folding is obsolete; reject it.
             return HTTPParseError(400, "obsolete line folding (a header line starting with space)")
-        if b":" not in line:
+        if ":" not in line:
             return HTTPParseError(400, f"header line without a colon: {line[:60]!r}")
         return HTTPParseError(400, f"invalid header name (no spaces or separators): {line[:60]!r}")
 
-    def _start_message(self, start_line: bytes, headers: Headers) -> M:
+    def _start_message(self, start_line: str, headers: Headers) -> M:
         raise NotImplementedError
 
     def _framing(self, headers: Headers, version: str, no_length_means_empty: bool) -> None:
@@ -310,10 +320,7 @@ class _MessageParser(Generic[M]):
             if len(buf) - pos > self.max_head_bytes:
                 raise self._head_too_large()
             return False
-        section = bytes(buf[pos:end])
-        lines = section.split(b"\r\n")
-        if section.count(b"\n") != len(lines) - 1 or section.count(b"\r") != len(lines) - 1:
-            raise HTTPParseError(400, "a trailer line contains a bare CR or LF")
+        lines = self._split_lines(bytes(buf[pos:end]))
         assert self._message is not None
         self._message.trailers = self._parse_fields(lines, 0)
         self._pos = end + 4
@@ -361,8 +368,8 @@ class RequestParser(_MessageParser[Request]):
         """
         return self._next_message()
 
-    def _start_message(self, start_line: bytes, headers: Headers) -> Request:
-        parts = start_line.split(b" ")
+    def _start_message(self, start_line: str, headers: Headers) -> Request:
+        parts = start_line.split(" ")
         if len(parts) != 3:
             raise HTTPParseError(
                 400, f"request line must be 'METHOD target HTTP/1.1': {start_line[:80]!r}"
@@ -370,25 +377,24 @@ class RequestParser(_MessageParser[Request]):
         method, target, version = parts
         if not _TOKEN.fullmatch(method) or not target or _BAD_TARGET.search(target):
             raise HTTPParseError(400, f"invalid request line: {start_line[:80]!r}")
-        if version != b"HTTP/1.1" and version != b"HTTP/1.0":
+        if version != "HTTP/1.1" and version != "HTTP/1.0":
             if _HTTP_VERSION.fullmatch(version):
-                raise HTTPParseError(505, f"{version.decode()} is not supported; use HTTP/1.1")
+                raise HTTPParseError(505, f"{version} is not supported; use HTTP/1.1")
             raise HTTPParseError(400, f"invalid HTTP version: {version[:20]!r}")
-        version_text = version.decode("ascii")
         host = headers.get("host")
-        if version_text == "HTTP/1.1" and (host is None or "," in host):
+        if version == "HTTP/1.1" and (host is None or "," in host):
             # RFC 9112 section 3.2: exactly one Host field in HTTP/1.1.
             raise HTTPParseError(400, "an HTTP/1.1 request needs exactly one Host header")
-        self._framing(headers, version_text, no_length_means_empty=True)
+        self._framing(headers, version, no_length_means_empty=True)
         if self._state != _DONE:
             expect = headers.get("expect")
             self.expects_continue = expect is not None and expect.lower() == "100-continue"
         return Request(
-            method.decode("ascii"),
-            target.decode("ascii"),
-            version_text,
+            method,
+            target,
+            version,
             headers,
-            keep_alive=wants_keep_alive(version_text, headers.get("connection")),
+            keep_alive=wants_keep_alive(version, headers.get("connection")),
         )
 
     def _finish(self) -> Request:
@@ -423,26 +429,20 @@ class ResponseParser(_MessageParser[Response]):
         self._request_method = request_method
         return self._next_message()
 
-    def _start_message(self, start_line: bytes, headers: Headers) -> Response:
-        version, _, rest = start_line.partition(b" ")
-        status, _, reason = rest.partition(b" ")
-        if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(status) != 3 or not status.isdigit():
+    def _start_message(self, start_line: str, headers: Headers) -> Response:
+        version, _, rest = start_line.partition(" ")
+        status, _, reason = rest.partition(" ")
+        valid_status = len(status) == 3 and status.isascii() and status.isdigit()
+        if version not in ("HTTP/1.1", "HTTP/1.0") or not valid_status:
             raise HTTPParseError(502, f"invalid status line: {start_line[:80]!r}")
         code = int(status)
-        version_text = version.decode("ascii")
         # RFC 9112 section 6.3: these responses never have a body, whatever
         # their headers say.
         if self._request_method == "HEAD" or code < 200 or code in (204, 304):
             self._state = _DONE
         else:
-            self._framing(headers, version_text, no_length_means_empty=False)
+            self._framing(headers, version, no_length_means_empty=False)
         keep_alive = self._state != _UNTIL_CLOSE and wants_keep_alive(
-            version_text, headers.get("connection")
+            version, headers.get("connection")
         )
-        return Response(
-            code,
-            headers,
-            reason=reason.decode("latin-1"),
-            version=version_text,
-            keep_alive=keep_alive,
-        )
+        return Response(code, headers, reason=reason, version=version, keep_alive=keep_alive)
