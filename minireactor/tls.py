@@ -1,0 +1,486 @@
+"""TLS: encryption as a layer between a TCP transport and your protocol.
+
+TLS is a protocol *for* the TCP transport (it receives ciphertext through
+`data_received`) and a transport *for* your protocol (you `write` plaintext).
+`TLSTransport` is that one object with two faces (composition, not a
+subclass of `TCPTransport`)::
+
+    your protocol  <-- plaintext -->  TLSTransport  <-- ciphertext -->  TCPTransport
+
+Your protocol's `connection_made` comes after a successful handshake. A
+failed one reaches a client's factory as `client_connection_failed(connector,
+ssl.SSLError)`; a server logs it and drops the connection. Later errors
+arrive as `connection_lost(ssl.SSLError)`.
+
+Layer: a transport wrapping `tcp.py`'s. Read `tcp.py` first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from . import tcp
+from .errors import ConnectTimeoutError
+
+if TYPE_CHECKING:
+    from .reactor import Reactor
+    from .timers import DelayedCall
+
+log = logging.getLogger("minireactor")
+
+HANDSHAKE_TIMEOUT = 30.0
+"""Seconds a server waits for a client to finish its handshake."""
+CHUNK = 256 * 1024
+"""Plaintext encrypted (or decrypted) per call, to bound each step's memory."""
+
+__all__ = ["TLSConnector", "TLSTransport", "connect_tls", "listen_tls"]
+
+
+class TLSTransport:
+    """One TLS session over one TCP connection.
+
+    Discussion: why `ssl.MemoryBIO`? An `ssl.SSLSocket` reads and writes its
+    socket itself, so it must own the descriptor and fits a blocking world
+    best. An `ssl.SSLObject` over two memory "BIOs" does no I/O at all: we
+    put received bytes into `incoming`, ask it to decrypt, and send what it
+    leaves in `outgoing`. TLS becomes pure computation on bytes and runs
+    over whatever moves them: every backend, threaded included, unchanged.
+
+    Closing: TLS ends a session with a *close_notify* alert, which ends both
+    directions, so there is no half-close (`can_write_eof()` is False).
+    `close()` sends close_notify, then closes TCP; a close_notify received
+    is `eof_received()`.
+
+    Args:
+        reactor: the reactor (for the handshake timer and shutdown tracking).
+        context: the `ssl.SSLContext` (certificates, verification).
+        server_side: True on the accepting side.
+        server_hostname: the name the server's certificate must match (clients).
+        make_protocol: builds the user's protocol once the handshake succeeded.
+        handshake_failed: told why, if the handshake fails.
+        handshake_timeout: seconds allowed for the handshake.
+    """
+
+    def __init__(
+        self,
+        reactor: Reactor,
+        context: ssl.SSLContext,
+        server_side: bool,
+        server_hostname: str | None,
+        make_protocol: Callable[[], Any],
+        handshake_failed: Callable[[BaseException], None],
+        handshake_timeout: float,
+    ) -> None:
+        self._reactor = reactor
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._sslobj = context.wrap_bio(
+            self._incoming, self._outgoing, server_side, server_hostname
+        )
+        self._make_protocol = make_protocol
+        self._handshake_failed = handshake_failed
+        self._handshake_timeout = handshake_timeout
+        self._timer: DelayedCall | None = None
+        self._tcp: Any = None
+        self._protocol: Any = None  # set when the handshake succeeds
+        self._error: BaseException | None = None  # why we end, if not cleanly
+        self._closing = False
+        self._lost = False
+        self._reading_paused = False
+        self._tcp_paused = False
+        self.on_lost: Callable[[BaseException | None], None] | None = None
+
+    # -- the protocol face: the TCP transport calls these -------------------
+
+    def connection_made(self, transport: Any) -> None:
+        self._tcp = transport
+        # At shutdown the reactor should close *us* (close_notify first).
+        self._reactor.untrack(transport)
+        self._reactor.track(self)
+        self._timer = self._reactor.call_later(self._handshake_timeout, self._timed_out)
+        self._handshake()
+
+    def data_received(self, data: bytes) -> None:
+        self._incoming.write(data)
+        if self._protocol is None:
+            self._handshake()
+        else:
+            self._decrypt()
+
+    def eof_received(self) -> bool | None:
+        """TCP ended without (or after) close_notify."""
+        if self._protocol is None:
+            self._error = self._error or ConnectionResetError(
+                "the peer closed the connection during the TLS handshake"
+            )
+            return None
+        if self._closing:
+            return None
+        return self._tell("eof_received")  # type: ignore[no-any-return]
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._lost = True
+        if self._timer is not None:
+            self._timer.cancel()
+        self._reactor.untrack(self)
+        reason = self._error or exc
+        if self._protocol is None:
+            self._handshake_failed(
+                reason or ConnectionResetError("the connection closed before the TLS handshake")
+            )
+            return
+        self._tell("connection_lost", reason)
+        if self.on_lost is not None:
+            self.on_lost(reason)
+
+    def pause_writing(self) -> None:
+        self._tcp_paused = True
+        if self._protocol is not None:
+            self._tell("pause_writing")
+
+    def resume_writing(self) -> None:
+        self._tcp_paused = False
+        if self._protocol is not None:
+            self._tell("resume_writing")
+
+    # -- the handshake --------------------------------------------------------
+
+    def _handshake(self) -> None:
+        try:
+            self._sslobj.do_handshake()
+        except ssl.SSLWantReadError:
+            self._flush()  # our next handshake message; then wait for theirs
+            return
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            self._flush()  # the alert tells the peer why
+            self._fail(exc)
+            return
+        self._flush()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        try:
+            self._protocol = self._make_protocol()
+        except Exception as exc:
+            log.exception("building the protocol for a TLS connection failed")
+            self._fail(exc)
+            return
+        self._tell("connection_made", self)
+        if self._tcp_paused:
+            self._tell("pause_writing")
+        self._decrypt()  # application data may have come with the last handshake bytes
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        self._fail(ConnectTimeoutError(f"TLS handshake not done after {self._handshake_timeout} s"))
+
+    def _fail(self, exc: BaseException) -> None:
+        """End the connection because of `exc` (reported in connection_lost)."""
+        if self._error is None:
+            self._error = exc
+        self._closing = True
+        self._tcp.close()  # flushes an alert we may have queued
+
+    # -- reading --------------------------------------------------------------
+
+    def _decrypt(self) -> None:
+        """Hand every complete record's plaintext to the protocol."""
+        while not (self._reading_paused or self._closing or self._lost):
+            try:
+                data = self._sslobj.read(CHUNK)
+            except ssl.SSLWantReadError:
+                break  # needs more ciphertext
+            except ssl.SSLZeroReturnError:
+                self._close_notify_received()
+                break
+            except ssl.SSLError as exc:
+                self._flush()
+                self._fail(exc)
+                return
+            if not data:
+                break
+            self._tell("data_received", data)
+        self._flush()  # reading may produce output (TLS 1.3 key updates)
+
+    def _close_notify_received(self) -> None:
+        if self._closing:
+            return
+        if not self._tell("eof_received"):
+            self.close()
+
+    def pause_reading(self) -> None:
+        """Stop calling `data_received` until `resume_reading()`."""
+        self._reading_paused = True
+        self._tcp.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Undo `pause_reading()`; plaintext already decrypted-able comes first."""
+        if self._reading_paused:
+            self._reading_paused = False
+            self._tcp.resume_reading()
+            self._reactor.call_soon(self._decrypt)
+
+    def is_reading(self) -> bool:
+        return not self._reading_paused and bool(self._tcp.is_reading())
+
+    # -- writing --------------------------------------------------------------
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Encrypt `data` and send it.
+
+        Raises:
+            TypeError: `data` is not bytes-like (encode text first).
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"write() takes bytes, not {type(data).__name__}; encode text first")
+        if not data or self._closing:
+            return
+        view = memoryview(data)
+        try:
+            while view:
+                written = self._sslobj.write(view[:CHUNK])
+                view = view[written:]
+                self._flush()
+        except ssl.SSLError as exc:
+            self._fail(exc)
+
+    def writelines(self, chunks: Iterable[bytes]) -> None:
+        """Write each chunk in turn (joined first: fewer, fuller records)."""
+        self.write(b"".join(chunks))
+
+    def _flush(self) -> None:
+        """Send whatever the TLS machine wants sent."""
+        data = self._outgoing.read()
+        if data and self._tcp is not None:
+            self._tcp.write(data)
+
+    def write_eof(self) -> None:
+        """Not possible (no half-close in TLS): raises NotImplementedError."""
+        raise NotImplementedError(
+            "TLS cannot half-close a connection: its close_notify alert ends both directions. "
+            "Call close() when you are done (can_write_eof() is False for TLS)"
+        )
+
+    def can_write_eof(self) -> bool:
+        return False
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """The TCP transport's marks (they count ciphertext)."""
+        self._tcp.set_write_buffer_limits(high, low)
+
+    def get_write_buffer_size(self) -> int:
+        """Ciphertext bytes not yet taken by the kernel."""
+        return int(self._tcp.get_write_buffer_size())
+
+    # -- closing --------------------------------------------------------------
+
+    def close(self) -> None:
+        """Send what is written, then close_notify, then close TCP. Idempotent."""
+        if self._closing:
+            return
+        self._closing = True
+        if self._protocol is None:
+            self._tcp.close()  # still handshaking: no session to close
+        else:
+            self._close_notify()
+
+    def _close_notify(self) -> None:
+        # unwrap() queues our close_notify, then raises SSLWantReadError
+        # because theirs has not come: we need not wait for it.
+        with contextlib.suppress(ssl.SSLError):
+            self._sslobj.unwrap()
+        self._flush()
+        self._tcp.close()
+
+    def abort(self) -> None:
+        """Close the TCP connection now, without close_notify."""
+        self._closing = True
+        if self._tcp is not None:
+            self._tcp.abort()
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def _tell(self, method: str, *args: Any) -> Any:
+        """Call a protocol method; what it raises is logged and aborts the connection."""
+        try:
+            return getattr(self._protocol, method)(*args)
+        except Exception as exc:
+            log.exception("Unhandled error in %r.%s", self._protocol, method)
+            if method != "connection_lost":
+                self._error = self._error or exc
+                self.abort()
+            return None
+
+    # -- information ----------------------------------------------------------
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """TLS details ('peercert', 'cipher', 'version', 'ssl_object') or the TCP transport's."""
+        if name == "ssl_object":
+            return self._sslobj
+        if name in ("peercert", "cipher", "version"):
+            method = "getpeercert" if name == "peercert" else name
+            return getattr(self._sslobj, method)()
+        return self._tcp.get_extra_info(name, default) if self._tcp is not None else default
+
+    def get_protocol(self) -> Any:
+        return self._protocol
+
+    def __repr__(self) -> str:
+        side = "server" if self._sslobj.server_side else "client"
+        state = "handshaking" if self._protocol is None else "open"
+        return f"<TLSTransport {side} {'closing' if self._closing else state}>"
+
+
+class _ServerSide:
+    """The factory `tcp.Port` sees: each connection gets a TLS layer first."""
+
+    def __init__(self, reactor: Reactor, factory: Any, context: ssl.SSLContext) -> None:
+        self._reactor, self._factory, self._context = reactor, factory, context
+
+    def build_protocol(self, addr: Any) -> TLSTransport:
+        def failed(exc: BaseException) -> None:
+            # Scanners and mistyped URLs do this all day: worth a line, not a traceback.
+            log.info("TLS handshake with %s failed: %s", addr, exc)
+
+        return TLSTransport(
+            self._reactor,
+            self._context,
+            True,
+            None,
+            lambda: self._factory.build_protocol(addr),
+            failed,
+            HANDSHAKE_TIMEOUT,
+        )
+
+
+class TLSConnector:
+    """An outgoing TLS connection: a `tcp.Connector`, then a handshake.
+
+    The user's factory hears `client_connection_failed(self, exc)` if either
+    fails, and `client_connection_lost(self, exc)` when an established
+    connection ends. `transport` is the `TLSTransport` once the handshake
+    has succeeded.
+    """
+
+    def __init__(
+        self,
+        reactor: Reactor,
+        host: str,
+        port: int,
+        factory: Any,
+        context: ssl.SSLContext,
+        server_hostname: str,
+        timeout: float,
+    ) -> None:
+        self._reactor = reactor
+        self._factory = factory
+        self._context = context
+        self._timeout = timeout
+        self.host, self.port, self.server_hostname = host, port, server_hostname
+        self.transport: TLSTransport | None = None
+        self._tls: TLSTransport | None = None
+        self._tcp = tcp.Connector(reactor, host, port, self, timeout)
+
+    # The tcp.Connector treats us as its client factory:
+    def build_protocol(self, addr: Any) -> TLSTransport:
+        def made() -> Any:
+            proto = self._factory.build_protocol(addr)
+            self.transport = self._tls
+            return proto
+
+        self._tls = TLSTransport(
+            self._reactor,
+            self._context,
+            False,
+            self.server_hostname,
+            made,
+            lambda exc: self._notify("client_connection_failed", exc),
+            self._timeout,
+        )
+        self._tls.on_lost = lambda exc: self._notify("client_connection_lost", exc)
+        return self._tls
+
+    def client_connection_failed(self, connector: Any, exc: BaseException) -> None:
+        self._notify("client_connection_failed", exc)
+
+    def client_connection_lost(self, connector: Any, exc: BaseException | None) -> None:
+        pass  # the TLS layer reports the end itself (it knows about handshakes)
+
+    def _notify(self, method: str, exc: BaseException | None) -> None:
+        hook = getattr(self._factory, method, None)
+        if hook is not None:
+            try:
+                hook(self, exc)
+            except Exception:
+                log.exception("Unhandled error in %r.%s", self._factory, method)
+
+    def stop_connecting(self) -> None:
+        """Give up while connecting or during the handshake."""
+        if self._tls is None:
+            self._tcp.stop_connecting()
+        elif self.transport is None:
+            self._tls._fail(ConnectionAbortedError(f"TLS connection to {self.host} was stopped"))
+
+    def disconnect(self) -> None:
+        """Close the connection, or stop connecting if still trying."""
+        if self.transport is not None:
+            self.transport.close()
+        else:
+            self.stop_connecting()
+
+    def __repr__(self) -> str:
+        return f"<TLSConnector {self.host}:{self.port} ({self.server_hostname})>"
+
+
+def listen_tls(
+    reactor: Reactor,
+    port: int,
+    factory: Any,
+    ssl_context: ssl.SSLContext,
+    interface: str = "127.0.0.1",
+    backlog: int = 128,
+) -> tcp.Port:
+    """Listen for TLS connections: `listen_tcp` with a TLS layer on each.
+
+    Args:
+        ssl_context: a server context with a certificate, e.g.
+            `ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)` then
+            `load_cert_chain(certfile, keyfile)`.
+
+    Raises:
+        ValueError: `ssl_context` is a client context.
+    """
+    if ssl_context.protocol == ssl.PROTOCOL_TLS_CLIENT:
+        raise ValueError(
+            "listen_tls() needs a server context: use "
+            "ssl.create_default_context(ssl.Purpose.CLIENT_AUTH) and load_cert_chain()"
+        )
+    return tcp.Port(reactor, port, _ServerSide(reactor, factory, ssl_context), interface, backlog)
+
+
+def connect_tls(
+    reactor: Reactor,
+    host: str,
+    port: int,
+    factory: Any,
+    ssl_context: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+    timeout: float = 30.0,
+) -> TLSConnector:
+    """Connect to (host, port) and start TLS; the outcome reaches `factory`.
+
+    Args:
+        ssl_context: None means `ssl.create_default_context()`: the system's
+            trusted CAs, certificates and host names verified.
+        server_hostname: the name the certificate must carry (and SNI);
+            defaults to `host`.
+        timeout: seconds for the TCP connect, and again for the handshake.
+    """
+    context = ssl_context if ssl_context is not None else ssl.create_default_context()
+    name = server_hostname if server_hostname is not None else host
+    return TLSConnector(reactor, host, port, factory, context, name, timeout)
