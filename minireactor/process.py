@@ -2,8 +2,9 @@
 
 `spawn_process(reactor, protocol, argv)` starts a program with its stdin,
 stdout and stderr connected to non-blocking pipes. The reactor reads the
-child's output as it comes (`out_received`, `err_received`), writes what the
-protocol sends to its stdin, and notices when it exits. The callback order::
+child's output as it comes, writes what the protocol sends to its stdin,
+and notices when it exits (`ProcessTransport` explains how: pidfd or
+polling, never SIGCHLD). The callback order::
 
     connection_made -> (out_received | err_received)* ... process_exited
                     -> (out_received | err_received)* -> process_ended
@@ -12,21 +13,7 @@ protocol sends to its stdin, and notices when it exits. The callback order::
 in the pipes then. `process_ended` comes last, once the child has exited
 *and* both output pipes are closed: only then is all its output delivered.
 
-How do we learn that a child exited? The classic answer is SIGCHLD, a signal
-sent to the parent. Signals are process-wide: one handler for the whole
-program, shared awkwardly with every other library (and every other reactor
-in a notebook), and a handler may only do async-signal-safe work. Linux 5.3
-has a better answer, the *pidfd*: `os.pidfd_open(pid)` returns a descriptor
-that becomes readable when that one child exits. It is an ordinary
-descriptor, so `add_reader` watches it on every backend, and signalling
-through it (`signal.pidfd_send_signal`) can never hit an unrelated process
-that reused the PID. Where pidfds are missing (macOS, old kernels) we fall
-back to asking `waitpid(pid, WNOHANG)` on a short timer, which is slower to
-notice but touches no global state. Either way we *reap* the child (collect
-its status), so no zombie is left behind.
-
-Layer: a transport beside `tcp.py`. Read `stdio.py` next, the same pipes
-seen from the child's side.
+Layer: a transport beside `tcp.py`. Read `stdio.py` next (the child's side).
 """
 
 from __future__ import annotations
@@ -95,6 +82,20 @@ def _signal_number(sig: str | int) -> int:
 
 class ProcessTransport:
     """A running child, seen from its `ProcessProtocol`.
+
+    Discussion: how do we learn that a child exited? The classic answer is
+    SIGCHLD, a signal sent to the parent. But signals are process-wide: one
+    handler for the whole program, shared awkwardly with every library (and
+    every other reactor in a notebook), and a handler may do only
+    async-signal-safe work. Linux 5.3 has a better answer, the *pidfd*:
+    `os.pidfd_open(pid)` returns a descriptor that becomes readable when
+    that one child exits. It is an ordinary descriptor, so `add_reader`
+    watches it on every backend, and signalling through it
+    (`signal.pidfd_send_signal`) can never hit an unrelated process that
+    reused the PID. Without pidfds (macOS, old kernels) we ask
+    `waitpid(pid, WNOHANG)` on a short timer instead: slower to notice, but
+    it touches no global state. Either way we *reap* the child (collect its
+    status), so no zombie is left behind.
 
     Attributes:
         pid: the child's process id.

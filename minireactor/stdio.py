@@ -1,9 +1,8 @@
 """Standard input and output as a transport: a console program is a protocol.
 
-`StandardIO(protocol, reactor)` connects a stream protocol to the process's
-stdin (descriptor 0) and stdout (descriptor 1). It is `process.py` seen from
-the child's side: the same pipes, read when the reactor says they are
-readable, written without ever blocking the loop. A line-based console
+`StandardIO(protocol, reactor)` connects a stream protocol to stdin (fd 0)
+and stdout (fd 1): `process.py` seen from the child's side, the same pipes
+read and written without ever blocking the loop. A line-based console
 program, complete::
 
     from minireactor import Protocol, Reactor
@@ -24,12 +23,6 @@ program, complete::
     reactor = Reactor()
     StandardIO(Shout(), reactor)
     reactor.run()
-
-Two operating-system details shape the code. O_NONBLOCK belongs to the open
-file (shared with the shell that started us, and with stdout when both are
-one terminal), so we restore the old mode on close. And epoll refuses
-regular files and /dev/null (they are "always ready"), so when stdin is one
-of those we read it from the ready queue instead of waiting for readiness.
 
 Layer: a transport beside `tcp.py`. Read `process.py` for the parent's side.
 """
@@ -54,6 +47,13 @@ __all__ = ["StandardIO"]
 
 class StandardIO:
     """A transport over two descriptors: read `stdin`, write `stdout`.
+
+    Two operating-system details shape the code. O_NONBLOCK belongs to the
+    open file, which we share with the shell that started us (and stdout
+    shares it when both are one terminal), so we restore the old mode on
+    close. And epoll refuses regular files and /dev/null (they are "always
+    ready"), so when stdin is one of those we read it from the ready queue
+    instead of waiting for readiness.
 
     The descriptors stay open when the transport closes (they belong to the
     process, and `print()` may still want fd 1), except that `write_eof()`

@@ -7,22 +7,8 @@ twice. There is no connection, so there is no stream protocol here but a
 
     connection_made -> (datagram_received | error_received)* -> connection_lost
 
-Three ideas worth knowing:
-
-* *Connected UDP.* `transport.connect(addr)` calls connect(2) on the socket.
-  Nothing is sent; the kernel just fixes the peer, so `write(data)` works,
-  datagrams from anyone else are dropped, and an ICMP "port unreachable"
-  for our datagrams is reported on the socket: the next receive fails with
-  ECONNREFUSED, which we pass to `error_received(ConnectionRefusedError)`.
-  An unconnected socket never hears about it.
-* *Multicast.* A datagram sent to a group address (224.0.0.0/4) reaches every
-  socket that joined the group (`join_group`). `set_ttl` says how many
-  routers it may cross (0: this host only, 1: the local network, the
-  default). `set_loopback` says whether the sending host's own members get
-  a copy (needed when sender and receivers share a machine, as in tests).
-* *Sends rarely wait.* A UDP send either fits the socket buffer or fails at
-  once; only when the buffer is full (BlockingIOError) do we queue the
-  datagram and ask the reactor for writability, like TCP does.
+`UDPTransport`'s docstring explains connected UDP and multicast; both are
+a few socket options (setsockopt) on one socket.
 
 Layer: a transport beside `tcp.py`. Read `tcp.py` first; `tls.py` next.
 """
@@ -65,6 +51,23 @@ class DatagramProtocol(BaseProtocol):
 
 class UDPTransport:
     """One UDP socket, seen from its `DatagramProtocol`.
+
+    Three ideas worth knowing:
+
+    * *Connected UDP.* `connect(addr)` calls connect(2) on the socket.
+      Nothing is sent; the kernel just fixes the peer, so `write(data)`
+      works, datagrams from anyone else are dropped, and an ICMP "port
+      unreachable" for our datagrams is reported on the socket: the next
+      receive fails with ECONNREFUSED, which becomes
+      `error_received(ConnectionRefusedError)`. Unconnected, we never hear.
+    * *Multicast.* A datagram sent to a group address (224.0.0.0/4) reaches
+      every socket that joined the group (`join_group`). `set_ttl` says how
+      many routers it may cross (0: this host only; 1, the default: the
+      local network). `set_loopback` says whether members on the sending
+      host get a copy too.
+    * *Sends rarely wait.* A UDP send fits the socket buffer or fails at
+      once; only when the buffer is full (BlockingIOError) do we queue the
+      datagram and ask the reactor for writability, as TCP does.
 
     Args:
         reactor: the reactor that drives the socket.

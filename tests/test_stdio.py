@@ -90,7 +90,7 @@ def test_add_reader_on_os_pipe(reactor: Reactor) -> None:
 
 def test_console_example_from_docstring_in_a_child(backend: str, tmp_path: Path) -> None:
     doc = minireactor.stdio.__doc__ or ""
-    example = textwrap.dedent(doc.split("complete::\n")[1].split("\nTwo operating")[0])
+    example = textwrap.dedent(doc.split("complete::\n")[1].split("\nLayer:")[0])
     assert len(example.strip().splitlines()) <= 20
     script = tmp_path / "shout.py"
     script.write_text(example)
