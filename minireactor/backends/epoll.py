@@ -31,6 +31,8 @@ from typing import Any
 
 from .base import READ, WRITE, Backend
 
+_TROUBLE = select.EPOLLHUP | select.EPOLLERR
+
 
 class EpollBackend(Backend):
     """Readiness by epoll(7): interest list in the kernel, O(ready) waits."""
@@ -70,7 +72,7 @@ class EpollBackend(Backend):
                 self._waker.drain()
                 continue
             events = flags & (READ | WRITE)
-            if flags & (select.EPOLLHUP | select.EPOLLERR):
+            if flags & _TROUBLE:
                 events = READ | WRITE
             ready.append((handler, events))
         return ready
