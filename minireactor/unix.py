@@ -90,7 +90,12 @@ class UnixPort(Port):
     Accepting (and the out-of-descriptors defence) is inherited from
     `tcp.Port`; this class only binds the path and cleans it up.
     `address` is the path (a str, where a TCP port has (host, port)).
+    In `get_extra_info`, an accepted connection's 'sockname' is this path
+    and its 'peername' usually '' (client sockets rarely bind a name); a
+    client's 'peername' is the path.
     """
+
+    address: str  # type: ignore[assignment]  # tcp.Port's is (host, port)
 
     def __init__(self, reactor: Reactor, path: str, factory: Any, mode: int, backlog: int) -> None:
         _remove_stale(path)
@@ -122,7 +127,7 @@ class UnixPort(Port):
         self._exhausted = False
         self._sock = sock
         self.path = path
-        self.address = path  # type: ignore[assignment]  # Port.address is (host, port) for TCP
+        self.address = path
         if reactor.reserve_fd is None:
             reactor.reserve_fd = ReserveDescriptor()
         reactor.track(self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from conftest import spin
@@ -17,8 +17,11 @@ pytestmark = pytest.mark.timeout(30)
 
 
 class Echo(Protocol):
+    seen: ClassVar[list[Any]] = []
+
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
+        Echo.seen.append(transport)
 
     def data_received(self, data: bytes) -> None:
         self.transport.write(data)
@@ -77,6 +80,7 @@ def test_echo_and_extra_info(reactor: Reactor, tmp_path: Path) -> None:
     assert client.lost == [None]
     assert client.transport.get_extra_info("peername") == str(path)
     assert client.transport.get_extra_info("socket").family == socket.AF_UNIX
+    assert Echo.seen[-1].get_extra_info("sockname") == str(path)
     port.stop_listening()
 
 
