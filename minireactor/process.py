@@ -133,9 +133,15 @@ class ProcessTransport:
         self._tell("connection_made", self)
         if self._ended:
             return  # the protocol aborted us from connection_made
-        for fd in list(self._readers):
-            reactor.add_reader(fd, self._read_ready, fd)
-        self._watch_exit()
+        try:
+            for fd in list(self._readers):
+                reactor.add_reader(fd, self._read_ready, fd)
+            self._watch_exit()
+        except Exception:
+            # The backend cannot watch one more descriptor (select's FD_SETSIZE):
+            # end the child rather than leave it running unwatched.
+            self.abort()
+            raise
 
     # -- noticing the exit ----------------------------------------------------
 

@@ -229,3 +229,18 @@ def test_without_pidfd_falls_back_to_polling_waitpid(
     spawn_process(reactor, victim, ["sleep", "30"]).abort()
     assert victim.ended == -9
     assert our_zombies() == []
+
+
+def test_unwatchable_child_is_killed_not_leaked(
+    reactor: Reactor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: Any) -> None:
+        raise OSError("no room for another descriptor")
+
+    proto = Recorder()
+    monkeypatch.setattr(reactor, "add_reader", refuse)
+    with pytest.raises(OSError, match="no room"):
+        spawn_process(reactor, proto, ["sleep", "30"])
+    monkeypatch.undo()
+    assert proto.ended == -9
+    assert our_zombies() == []
