@@ -39,6 +39,7 @@ from typing import Any, TypeVarTuple, Unpack
 
 from ..errors import BackendError
 from ..reactor import Reactor
+from . import sendfile
 from .datagram import DatagramTransport
 from .handles import ReactorTimerHandle, ReadyHandle
 from .servers import Listener
@@ -265,8 +266,8 @@ class MiniReactorEventLoop(SocketLoop):
     ) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            watcher = asyncio.get_child_watcher()
-        with watcher:
+            policy_watcher = asyncio.get_child_watcher()
+        with policy_watcher as watcher:
             if not watcher.is_active():
                 raise RuntimeError(
                     "asyncio.get_child_watcher() is not activated, subprocess support is "
@@ -301,6 +302,14 @@ class MiniReactorEventLoop(SocketLoop):
         # Watchers may call this from their own thread; the extra hop through
         # call_soon lets the pipes deliver their last data before the exit.
         self.call_soon_threadsafe(self.call_soon, transport._process_exited, returncode)
+
+    async def _sock_sendfile_native(
+        self, sock: socket.socket, file: Any, offset: int, count: int | None
+    ) -> int:
+        return await sendfile.sock_sendfile_native(self, sock, file, offset, count)
+
+    async def _sendfile_native(self, transp: Any, file: Any, offset: int, count: int | None) -> int:
+        return await sendfile.transport_sendfile_native(self, transp, file, offset, count)
 
     def _start_serving(
         self,

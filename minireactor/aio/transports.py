@@ -219,7 +219,7 @@ class SocketTransport(SocketTransportBase):
     """A stream (TCP or Unix) connection, for `Protocol` and `BufferedProtocol`."""
 
     _start_tls_compatible = True
-    _sendfile_compatible = constants._SendfileMode.FALLBACK
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
 
     def __init__(
         self,
