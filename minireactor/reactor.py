@@ -19,8 +19,8 @@ A reactor's life: created -> `run()` (startup triggers, the loop) ->
 closed) -> closed. A closed reactor cannot be run again: make a new one.
 
 Read next: `timers.py` (the heap behind `call_later`), `backends/base.py`
-(what `_backend.poll` promises), then `tcp.py` (transports built on
-`add_reader`/`add_writer`).
+(what `_backend.poll` promises), then `endpoints.py` and `tcp.py`
+(transports built on `add_reader`/`add_writer`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from typing import Any
 
 from . import tcp
 from .backends import READ, WRITE, Backend, create_backend
+from .endpoints import Endpoints
 from .errors import ReactorAlreadyRunning, ReactorNotRestartable, WrongThreadError
 from .timers import DelayedCall, TimerQueue
 from .trace import Trace, _TracingBackend, trace_from_environment
@@ -84,7 +85,7 @@ def describe(func: Callable[..., Any]) -> str:
     return name
 
 
-class Reactor:
+class Reactor(Endpoints):
     """An event loop over one pluggable backend.
 
     Args:
@@ -425,29 +426,7 @@ class Reactor:
         else:
             self._backend.modify(watch.fd, events)
 
-    # -- networking (implemented in tcp.py) -----------------------------------
-
-    def listen_tcp(
-        self, port: int, factory: Any, interface: str = "127.0.0.1", backlog: int = 128
-    ) -> tcp.Port:
-        """Listen for TCP connections; each gets a protocol from `factory`.
-
-        Args:
-            port: the port number; 0 picks a free one (see `Port.address`).
-            interface: the address to bind ("::1" for IPv6, "" for all).
-
-        Raises:
-            AddressInUseError: the port is taken (the message suggests port 0).
-        """
-        self._check_thread()
-        return tcp.Port(self, port, factory, interface, backlog)
-
-    def connect_tcp(
-        self, host: str, port: int, factory: Any, timeout: float = 30.0
-    ) -> tcp.Connector:
-        """Connect to (host, port); the result reaches `factory` (a ClientFactory)."""
-        self._check_thread()
-        return tcp.Connector(self, host, port, factory, timeout)
+    # -- networking: listen_tcp, connect_tcp, ... are in endpoints.py ----------
 
     def track(self, obj: Any) -> None:
         """Record a port (has `stop_listening`) or connection (has `abort`) to close at shutdown."""
