@@ -58,13 +58,18 @@ def test_an_idle_client_does_not_block_the_others() -> None:
 @points(2, timeout=20)
 def test_large_payload_is_echoed_completely_and_in_order() -> None:
     server = Server()
-    payload = b"".join(struct.pack("!I", i) for i in range(512 * 1024))  # 2 MiB
-    with connect(server.address, timeout=10) as client:
-        # Send from a thread while reading here: the server cannot buffer it all in
-        # the kernel, so it must cope with partial sends (send() < len(data)).
+    payload = b"".join(struct.pack("!I", i) for i in range(2 * 1024 * 1024))  # 8 MiB
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # a small window
+    client.settimeout(5)
+    client.connect(server.address)
+    with client:
+        # Send it all before reading any: the echo cannot fit in the kernel's
+        # buffers, so the server's send() takes only part of what it is given
+        # (or raises BlockingIOError) and it must keep the rest for later.
         sender = Background(client.sendall, payload).start(settle=0)
-        received = recv_exactly(client, len(payload))
         sender.join(10)
+        received = recv_exactly(client, len(payload))
     expect(len(received), len(payload), "bytes echoed")
     assert received == payload, "the echoed bytes differ from those sent (order or content)"
     server.close()
