@@ -58,22 +58,22 @@ class Clock:
         return self.call_later(0.0, f, *args)
 
     def advance(self, seconds: float) -> None:
-        """Move time forward and run every call that falls due, in time order.
+        """Jump time forward, then run every call that is now due, soonest first.
 
-        Calls scheduled by those callbacks also run if they fall due within
-        the same advance.
+        Like a loop that slept (or was blocked) for `seconds`: calls that fell
+        due meanwhile run late, all seeing the new time. Calls they schedule
+        run too if already due (`call_soon`). For a smooth passage of time,
+        `pump()` small steps.
 
         Raises:
             ValueError: `seconds` is negative (time never goes back).
         """
         if seconds < 0:
             raise ValueError(f"cannot advance a Clock by {seconds}: time only moves forward")
-        target = self._now + seconds
-        while (due := self._timers.next_time()) is not None and due <= target:
-            self._now = max(self._now, due)  # a call may be due "in the past"
-            for call in self._timers.pop_due(self._now):
+        self._now += seconds
+        while due := self._timers.pop_due(self._now):
+            for call in due:
                 call.func(*call.args)
-        self._now = target
 
     def pump(self, timings: Iterable[float]) -> None:
         """`advance()` by each amount in turn (like ticks of a real clock)."""
