@@ -10,8 +10,10 @@ a worker name for the timeline plot.
 * `asyncio`: standard-library streams, and our own sans-IO `ResponseParser`
   to read the response: no HTTP library at all, one new connection per URL.
 * `aiohttp`: the popular asyncio HTTP client (connection pooling included).
-* `minireactor`: the same idea with callbacks. A finished request's Deferred
-  starts the worker's next request: no coroutines anywhere.
+* `minireactor`: the same idea with callbacks, on minireactor's `HTTPClient`
+  with a fresh connection per request (as urllib and our asyncio version).
+  A finished request's Deferred starts the worker's next request: no
+  coroutines anywhere.
 * `minireactor_async`: the same reactor and client, written with async/await
   on Deferreds (`ensure_deferred`), reading just like the asyncio version.
 
@@ -167,7 +169,7 @@ def run_minireactor(
     from ..reactor import Reactor
 
     reactor = Reactor(backend=backend)
-    client = HTTPClient(reactor, timeout=timeout, max_idle_per_host=concurrency)
+    client = HTTPClient(reactor, timeout=timeout, max_idle_per_host=0)
     results: list[Result | None] = [None] * len(urls)
     todo = iter(enumerate(urls))
     workers_left = min(concurrency, len(urls))
@@ -211,7 +213,7 @@ def run_minireactor_async(
     from ..protocols.http_client import HTTPClient
 
     async def main(reactor: Any) -> list[Result]:
-        client = HTTPClient(reactor, timeout=timeout, max_idle_per_host=concurrency)
+        client = HTTPClient(reactor, timeout=timeout, max_idle_per_host=0)
         results: list[Result | None] = [None] * len(urls)
         todo = iter(enumerate(urls))
 

@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..protocols.http import HTTPServerProtocol, Request, Response
+from ..protocols.http import HTTPServerProtocol, Request, Response, ServerLimits
 from ..reactor import Reactor
 from .pages import SiteConfig, fate, page_body, page_number
 from .procs import Child, raise_fd_limit, start_child
@@ -219,7 +219,12 @@ class SiteProtocol(HTTPServerProtocol):
     """The HTTP server protocol, plus bookkeeping for requests still waiting."""
 
     def __init__(self, site: Site) -> None:
-        super().__init__(self._handle, clock=site.reactor, server_header="minireactor-lab")
+        # No idle or header timeouts: only lab clients connect, and each timer
+        # costs a little on every connection of a 2,000-connection burst.
+        limits = ServerLimits(idle_timeout=None, header_timeout=None)
+        super().__init__(
+            self._handle, clock=site.reactor, limits=limits, server_header="minireactor-lab"
+        )
         self.site = site
         self.exchanges: list[Exchange] = []
 
@@ -397,7 +402,8 @@ def internet(
     argv = [
         sys.executable,
         "-m",
-        "minireactor.lab.internet",
+        "minireactor.lab",
+        "internet",
         *_cli_args(config, host, port, backend),
     ]
     with start_child(argv, "local internet") as child:
@@ -440,7 +446,7 @@ def config_from_args(args: argparse.Namespace) -> SiteConfig:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the subprocess started by `internet()`."""
-    parser = argparse.ArgumentParser(prog="python -m minireactor.lab.internet")
+    parser = argparse.ArgumentParser(prog="python -m minireactor.lab internet")
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:

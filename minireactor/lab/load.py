@@ -375,6 +375,7 @@ def load(
         raise LabError("load needs protocol 'http' or 'echo', clients >= 1 and duration > 0")
     if rate is not None and rate <= 0:
         raise LabError(f"rate must be positive requests/s (or None for a closed loop), got {rate}")
+    _check_reachable(address)
     if processes <= 0:
         raise_fd_limit()
         engine = _Engine(
@@ -392,6 +393,18 @@ def load(
     return _run_processes(
         address, protocol, clients, duration, rate, path, size, timeout, keepalive, processes, cpu
     )
+
+
+def _check_reachable(address: tuple[str, int]) -> None:
+    """Fail with one clear sentence if nothing listens at `address`."""
+    try:
+        socket.create_connection(tuple(address), timeout=3.0).close()  # type: ignore[arg-type]
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise LabError(
+            f"cannot connect to {address[0]}:{address[1]} ({reason}); is a server running? "
+            f"Start one with: minireactor serve --port {address[1]}"
+        ) from None
 
 
 def _run_processes(
@@ -414,7 +427,8 @@ def _run_processes(
         argv = [
             sys.executable,
             "-m",
-            "minireactor.lab.load",
+            "minireactor.lab",
+            "load",
             address[0],
             str(address[1]),
             "--protocol",
@@ -449,7 +463,7 @@ def _run_processes(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of one generator process: prints its LoadResult as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m minireactor.lab.load")
+    parser = argparse.ArgumentParser(prog="python -m minireactor.lab load")
     parser.add_argument("host")
     parser.add_argument("port", type=int)
     parser.add_argument("--protocol", default="http")

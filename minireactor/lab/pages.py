@@ -21,6 +21,7 @@ import hashlib
 import math
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
@@ -209,8 +210,12 @@ def page_number(path: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+@lru_cache(maxsize=4096)
 def page_body(config: SiteConfig, number: int) -> bytes:
-    """The HTML of page `number`: exactly `config.size` bytes, links included."""
+    """The HTML of page `number`: exactly `config.size` bytes, links included.
+
+    Cached: a busy server renders each popular page once, not once per request.
+    """
     bare = _render(config, number, b"")
     missing = config.size - len(bare)
     filler = (_FILLER * (missing // len(_FILLER) + 1))[:missing]

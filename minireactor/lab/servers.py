@@ -287,7 +287,8 @@ def serve(
     argv = [
         sys.executable,
         "-m",
-        "minireactor.lab.servers",
+        "minireactor.lab",
+        "server",
         model,
         "--workload",
         workload,
@@ -325,7 +326,7 @@ def pin(cpu: int | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the subprocess started by `serve()`."""
-    parser = argparse.ArgumentParser(prog="python -m minireactor.lab.servers")
+    parser = argparse.ArgumentParser(prog="python -m minireactor.lab server")
     parser.add_argument("model", choices=SERVER_MODELS)
     add_arguments(parser)
     args = parser.parse_args(argv)

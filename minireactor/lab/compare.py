@@ -1,0 +1,95 @@
+"""The comparisons behind `minireactor compare`: many runs, one table.
+
+`compare_fetch` runs fetch strategies (and concurrency limits) one after the
+other against one local internet, so they all meet the same latencies and
+the same failures; `compare_servers` starts each server model in turn and
+loads it with growing numbers of clients. Both show a tqdm progress bar when
+tqdm is installed, and skip (with a note) strategies whose optional library
+is missing instead of stopping the whole comparison.
+
+Read next: `plots.py` to draw the results; `minireactor/cli.py` for the command.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from .fetch import STRATEGIES, fetch_all
+from .load import load
+from .procs import MissingDependency
+from .report import Report
+from .servers import SERVER_MODELS, serve
+
+__all__ = ["compare_fetch", "compare_servers", "progress"]
+
+T = TypeVar("T")
+
+
+def progress(items: Sequence[T], desc: str, enabled: bool = True) -> Iterator[T]:
+    """Iterate with a tqdm bar on stderr when tqdm is installed (and `enabled`)."""
+    if enabled:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            pass  # no tqdm: plain iteration, the table still follows
+        else:
+            yield from tqdm(items, desc=desc, file=sys.stderr, leave=False)
+            return
+    yield from items
+
+
+def compare_fetch(
+    net: Any,
+    strategies: Iterable[str] = STRATEGIES,
+    concurrencies: Iterable[int] = (10,),
+    urls: int = 100,
+    timeout: float = 5.0,
+    show_progress: bool = True,
+    **options: Any,
+) -> list[Report]:
+    """Run every (strategy, concurrency) pair against `net`; one Report each.
+
+    `net` is an `Internet`; its statistics go into each report's `server`.
+    Missing optional libraries skip that strategy with a note on stderr.
+    """
+    url_list = net.urls(urls)
+    runs = [(s, c) for s in strategies for c in concurrencies]
+    reports = []
+    skipped: set[str] = set()
+    for strategy, concurrency in progress(runs, "fetch", show_progress):
+        if strategy in skipped:
+            continue
+        try:
+            report = fetch_all(url_list, strategy, concurrency, timeout, net=net, **options)
+        except MissingDependency as exc:
+            skipped.add(strategy)
+            print(f"skipped {strategy}: {exc}", file=sys.stderr)
+            continue
+        reports.append(report)
+    return reports
+
+
+def compare_servers(
+    models: Iterable[str] = SERVER_MODELS,
+    clients: Iterable[int] = (1, 10, 50),
+    duration: float = 2.0,
+    workload: str = "http",
+    path: str = "/",
+    show_progress: bool = True,
+    **load_options: Any,
+) -> list[dict[str, Any]]:
+    """Load each server model with each number of clients; one row per run.
+
+    Rows hold the model, then `LoadResult.summary()`, plus the result itself
+    under "result" (for latency CDFs).
+    """
+    rows = []
+    client_counts = list(clients)
+    for model in progress(list(models), "servers", show_progress):
+        with serve(model, workload=workload) as address:
+            for n in client_counts:
+                result = load(address, workload, n, duration, path=path, **load_options)
+                rows.append({"model": model, **result.summary(), "result": result})
+    return rows
