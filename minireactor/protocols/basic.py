@@ -1,0 +1,334 @@
+"""Framing: turning a stream of bytes into messages.
+
+TCP delivers a stream, not messages: one `send()` of "hello\\r\\n" may arrive
+as "hel" + "lo\\r" + "\\n", and two sends may arrive glued together. Every
+protocol therefore starts with *framing*, deciding where one message ends.
+The three classic answers, one class each:
+
+* `LineReceiver`: messages end with a delimiter (SMTP, Redis, IRC, HTTP's
+  headers). It can switch to raw mode for a body whose length it knows.
+* `NetstringReceiver`: a decimal length, a colon, the bytes, a comma ("5:hello,").
+* `Int32StringReceiver`: a 4-byte big-endian length, then the bytes.
+
+Each keeps a buffer of bytes it cannot use yet, and enforces `MAX_LENGTH`,
+so a peer cannot make us buffer without limit. Bad or oversized input closes
+the connection; `connection_lost` then receives the reason (a
+`ConnectionLimitError` or `FramingError`) and no exception reaches the reactor.
+
+These are plain `Protocol`s with asyncio's method names, so they also run on
+asyncio's own loop. Read next: `tests/test_basic.py`, then `http.py`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import ConnectionLimitError, MiniReactorError
+from ..protocol import Protocol
+
+__all__ = ["FramingError", "Int32StringReceiver", "LineReceiver", "NetstringReceiver"]
+
+
+class FramingError(MiniReactorError, ValueError):
+    """The peer sent bytes that break the framing rules (a malformed netstring)."""
+
+
+def _close_with(transport: Any, reason: BaseException) -> None:
+    """Abort `transport` so that the protocol's `connection_lost` receives `reason`.
+
+    minireactor's transports take the reason as an argument to `abort()`.
+    asyncio's (and uvloop's) take none; there `connection_lost` gets None.
+    """
+    if transport is None:
+        return
+    try:
+        takes_reason = bool(inspect.signature(transport.abort).parameters)
+    except (TypeError, ValueError):  # a compiled method with no signature: assume asyncio's
+        takes_reason = False
+    if takes_reason:
+        transport.abort(reason)
+    else:
+        transport.abort()
+
+
+class LineReceiver(Protocol):
+    """A protocol that receives lines: override `line_received`.
+
+    If you override `connection_made`, call `super().connection_made(transport)`
+    (it keeps the transport that `send_line` writes to).
+
+    Attributes:
+        delimiter: what ends a line (b"\\r\\n"; set b"\\n" for Unix tools).
+        MAX_LENGTH: the longest line accepted, without its delimiter.
+    """
+
+    delimiter: bytes = b"\r\n"
+    MAX_LENGTH: int = 16384
+    transport: Any = None
+    # Created on first data, so that subclasses need not call our __init__.
+    _buffer: bytearray | None = None
+    _busy = False  # True while data_received is on the stack
+    _raw = False
+    _discarding = False  # skipping the rest of an over-long line
+    _closed = False  # we closed the connection: ignore whatever else arrives
+
+    def connection_made(self, transport: Any) -> None:
+        """Keep the transport, for `send_line`."""
+        self.transport = transport
+
+    def line_received(self, line: bytes) -> None:
+        """Called with each complete line, without its delimiter. Override this."""
+
+    def raw_data_received(self, data: bytes) -> None:
+        """Called with the bytes that arrive in raw mode. Override to use raw mode."""
+        raise NotImplementedError(
+            f"{type(self).__name__} switched to raw mode but does not override raw_data_received()"
+        )
+
+    def line_length_exceeded(self, line: bytes) -> None:
+        """Called with an over-long line (or its first part, if it has no end yet).
+
+        The default closes the connection with a `ConnectionLimitError`. An
+        override that keeps the connection open gets the lines after the
+        over-long one (the rest of it is skipped).
+        """
+        self._closed = True
+        _close_with(
+            self.transport,
+            ConnectionLimitError(
+                f"line longer than {self.MAX_LENGTH} bytes (MAX_LENGTH) received; closing. "
+                f"If the protocol needs longer lines, raise {type(self).__name__}.MAX_LENGTH"
+            ),
+        )
+
+    def send_line(self, line: bytes) -> None:
+        """Write `line` followed by the delimiter.
+
+        Raises:
+            ValueError: `line` contains the delimiter (the peer would see two lines).
+        """
+        if self.delimiter in line:
+            raise ValueError(
+                f"send_line() got {line!r}, which contains the delimiter "
+                f"{self.delimiter!r}; send each line separately"
+            )
+        self.transport.write(line + self.delimiter)
+
+    def set_raw_mode(self) -> None:
+        """From now on, pass bytes to `raw_data_received` instead of splitting lines."""
+        self._raw = True
+
+    def set_line_mode(self, extra: bytes = b"") -> None:
+        """Go back to lines; `extra` (bytes read past a raw body) is parsed first."""
+        self._raw = False
+        if extra:
+            self.data_received(extra)
+
+    def data_received(self, data: bytes) -> None:
+        """Buffer `data` and hand out every complete line in it."""
+        if self._closed:
+            return  # we closed the connection over an over-long line
+        if self._buffer is None:
+            self._buffer = bytearray()
+        self._buffer += data
+        if self._busy:
+            return  # called from one of our callbacks: the loop below is still running
+        self._busy = True
+        try:
+            self._process(self._buffer)
+        finally:
+            self._busy = False
+
+    def _stopped(self) -> bool:
+        return self._closed or (self.transport is not None and self.transport.is_closing())
+
+    def _process(self, buf: bytearray) -> None:
+        # `start` walks forward through `buf`; consumed bytes are deleted once,
+        # at the end, because deleting after every line would copy the rest
+        # of the buffer each time. Callbacks may append to `buf` meanwhile.
+        start = 0
+        try:
+            while start < len(buf) and not self._stopped():
+                if self._raw:
+                    data = bytes(buf[start:])
+                    start = len(buf)
+                    self.raw_data_received(data)
+                    continue
+                end = buf.find(self.delimiter, start)
+                if end < 0:
+                    start = self._unterminated(buf, start)
+                    break
+                line = bytes(buf[start:end])
+                start = end + len(self.delimiter)
+                if self._discarding:
+                    self._discarding = False  # the end of an over-long line
+                elif len(line) > self.MAX_LENGTH:
+                    self.line_length_exceeded(line)
+                else:
+                    self.line_received(line)
+        finally:
+            del buf[:start]
+
+    def _unterminated(self, buf: bytearray, start: int) -> int:
+        """No delimiter after `start`: decide what to keep. Returns the new start."""
+        # The last len(delimiter) - 1 bytes may be the first part of a delimiter.
+        keep_from = max(start, len(buf) - (len(self.delimiter) - 1))
+        if self._discarding:
+            return keep_from
+        if len(buf) - start >= self.MAX_LENGTH + len(self.delimiter):
+            # Even if the delimiter came next, this line would be too long.
+            self._discarding = True
+            self.line_length_exceeded(bytes(buf[start:]))
+            return keep_from
+        return start
+
+
+def _feed_frames(
+    proto: Any,
+    data: bytes,
+    next_frame: Callable[[bytearray, int], tuple[bytes, int] | None],
+    deliver: Callable[[bytes], None],
+) -> None:
+    """The loop shared by the length-prefixed receivers.
+
+    `next_frame(buf, start)` returns (payload, end of frame), None when the
+    frame is not complete yet, or raises what is wrong with the input; the
+    connection is then closed with that reason.
+    """
+    if proto._closed:
+        return  # we closed the connection over bad input: nothing more to parse
+    if proto._buffer is None:
+        proto._buffer = bytearray()
+    buf = proto._buffer
+    buf += data
+    if proto._busy:
+        return  # called from string_received: the loop below is still running
+    proto._busy = True
+    start = 0
+    try:
+        while not proto._closed and not (proto.transport and proto.transport.is_closing()):
+            try:
+                frame = next_frame(buf, start)
+            except (ConnectionLimitError, FramingError) as exc:
+                proto._closed = True
+                buf.clear()
+                start = 0
+                _close_with(proto.transport, exc)
+                return
+            if frame is None:
+                return
+            payload, start = frame
+            deliver(payload)
+    finally:
+        del buf[:start]
+        proto._busy = False
+
+
+def _too_long(cls: type, length: int, limit: int) -> ConnectionLimitError:
+    return ConnectionLimitError(
+        f"peer announced a {length}-byte string, more than MAX_LENGTH={limit}; closing. "
+        f"If the protocol needs longer strings, raise {cls.__name__}.MAX_LENGTH"
+    )
+
+
+class NetstringReceiver(Protocol):
+    """Receives netstrings, b"5:hello,": override `string_received`.
+
+    Attributes:
+        MAX_LENGTH: the longest string accepted.
+    """
+
+    MAX_LENGTH: int = 99999
+    transport: Any = None
+    _buffer: bytearray | None = None
+    _busy = False
+    _closed = False
+
+    def connection_made(self, transport: Any) -> None:
+        """Keep the transport, for `send_string`."""
+        self.transport = transport
+
+    def string_received(self, data: bytes) -> None:
+        """Called with each complete string. Override this."""
+
+    def send_string(self, data: bytes) -> None:
+        """Write `data` as one netstring."""
+        self.transport.write(b"%d:%s," % (len(data), data))
+
+    def data_received(self, data: bytes) -> None:
+        """Buffer `data` and hand out every complete netstring in it."""
+        _feed_frames(self, data, self._next_frame, self.string_received)
+
+    def _next_frame(self, buf: bytearray, start: int) -> tuple[bytes, int] | None:
+        max_digits = len(str(self.MAX_LENGTH))
+        colon = buf.find(b":", start, start + max_digits + 1)
+        header = bytes(buf[start : colon if colon >= 0 else start + max_digits + 1])
+        # Check what we have as soon as it arrives: garbage is rejected at
+        # once, not after the peer has sent MAX_LENGTH bytes of it.
+        if header and not header.isdigit():
+            raise FramingError(f"a netstring starts with decimal digits and ':', got {header!r}")
+        if colon < 0:
+            if len(header) > max_digits:
+                raise _too_long(type(self), int(header), self.MAX_LENGTH)
+            return None
+        if not header or (header.startswith(b"0") and header != b"0"):
+            raise FramingError(f"bad netstring length {header!r}: need digits, no leading zeros")
+        length = int(header)
+        if length > self.MAX_LENGTH:
+            raise _too_long(type(self), length, self.MAX_LENGTH)
+        end = colon + 1 + length
+        if len(buf) <= end:
+            return None  # the string or its comma is still on its way
+        if buf[end] != ord(","):
+            raise FramingError(f"netstring of {length} bytes not followed by ','")
+        return bytes(buf[colon + 1 : end]), end + 1
+
+
+class Int32StringReceiver(Protocol):
+    """Receives strings prefixed by their length (4 bytes, big-endian): override `string_received`.
+
+    Attributes:
+        MAX_LENGTH: the longest string accepted.
+    """
+
+    MAX_LENGTH: int = 99999
+    PREFIX = struct.Struct(">I")
+    transport: Any = None
+    _buffer: bytearray | None = None
+    _busy = False
+    _closed = False
+
+    def connection_made(self, transport: Any) -> None:
+        """Keep the transport, for `send_string`."""
+        self.transport = transport
+
+    def string_received(self, data: bytes) -> None:
+        """Called with each complete string. Override this."""
+
+    def send_string(self, data: bytes) -> None:
+        """Write `data` with its length prefix.
+
+        Raises:
+            ValueError: `data` is 4 GiB or more (the prefix cannot say so).
+        """
+        if len(data) >= 2**32:
+            raise ValueError(f"a {len(data)}-byte string does not fit a 4-byte length prefix")
+        self.transport.write(self.PREFIX.pack(len(data)) + data)
+
+    def data_received(self, data: bytes) -> None:
+        """Buffer `data` and hand out every complete string in it."""
+        _feed_frames(self, data, self._next_frame, self.string_received)
+
+    def _next_frame(self, buf: bytearray, start: int) -> tuple[bytes, int] | None:
+        body = start + self.PREFIX.size
+        if len(buf) < body:
+            return None
+        (length,) = self.PREFIX.unpack_from(buf, start)
+        if length > self.MAX_LENGTH:
+            raise _too_long(type(self), length, self.MAX_LENGTH)
+        if len(buf) < body + length:
+            return None
+        return bytes(buf[body : body + length]), body + length
