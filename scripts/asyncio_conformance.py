@@ -69,7 +69,7 @@ class _Recorder(unittest.TestResult):
         super().__init__()
         self._started = 0.0
 
-    def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802 (unittest's name)
+    def startTest(self, test: unittest.TestCase) -> None:
         super().startTest(test)
         self._started = time.monotonic()
         _emit({"start": test.id()})
@@ -78,26 +78,26 @@ class _Recorder(unittest.TestResult):
         elapsed = round(time.monotonic() - self._started, 3)
         _emit({"id": test.id(), "outcome": outcome, "reason": reason, "seconds": elapsed})
 
-    def addSuccess(self, test: Any) -> None:  # noqa: N802
+    def addSuccess(self, test: Any) -> None:
         self._record(test, "pass")
 
-    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addFailure(self, test: Any, err: Any) -> None:
         self._record(test, "fail", _summary(err))
 
-    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addError(self, test: Any, err: Any) -> None:
         # Errors in module/class fixtures arrive with a placeholder "test".
         self._record(test, "error", _summary(err))
 
-    def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802
+    def addSkip(self, test: Any, reason: str) -> None:
         self._record(test, "skip", reason)
 
-    def addExpectedFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addExpectedFailure(self, test: Any, err: Any) -> None:
         self._record(test, "expected-failure")
 
-    def addUnexpectedSuccess(self, test: Any) -> None:  # noqa: N802
+    def addUnexpectedSuccess(self, test: Any) -> None:
         self._record(test, "unexpected-success")
 
-    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
         if err is not None:  # a failing subtest fails its test
             self._record(test, "fail", f"subtest {subtest._subDescription()}: {_summary(err)}")
 
@@ -204,7 +204,15 @@ def _run_worker_process(
     module: str, loop_spec: str, skip: set[str], test_timeout: float
 ) -> tuple[str | None, dict[str, dict[str, Any]]]:
     """One worker run. Returns (id of a hung test or None, results)."""
-    cmd = [sys.executable, __file__, "--worker", module, loop_spec, "--skip", json.dumps(sorted(skip))]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        module,
+        loop_spec,
+        "--skip",
+        json.dumps(sorted(skip)),
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd="/tmp"
@@ -298,13 +306,15 @@ def markdown(results: dict[str, Any], modules: list[str], command: str) -> str:
         lines.append(f"| {spec} | {c['baseline_passed']} | {c['passed']} | {c['rate']:.1%} |")
     lines += ["", "Event loops the tests created, by class (proof of which loop ran):", ""]
     for spec, counts in sorted(LOOPS_CREATED.items()):
-        lines.append(f"- {spec}: " + ", ".join(f"{n} × {c}" for c, n in counts.most_common()))
+        lines.append(f"- {spec}: " + ", ".join(f"{n} x {c}" for c, n in counts.most_common()))
     lines += ["", "## Per module", "", "| module | " + " | ".join(comparisons) + " |"]
     lines.append("|---|" + "---:|" * len(comparisons))
     for module in modules:
         cells = []
         for spec in comparisons:
-            sub = {t: r for t, r in baseline.items() if t.startswith(f"test.test_asyncio.{module}.")}
+            sub = {
+                t: r for t, r in baseline.items() if t.startswith(f"test.test_asyncio.{module}.")
+            }
             c = compare(sub, results[spec])
             cells.append(f"{c['passed']}/{c['baseline_passed']}")
         lines.append(f"| {module} | " + " | ".join(cells) + " |")

@@ -11,10 +11,10 @@ minireactor's reactor keeps plain `(func, args)` pairs in its ready queue and
   is exactly how asyncio's own `_run_once` skips cancelled handles.
 * A `ReactorTimerHandle` remembers the `DelayedCall` the reactor scheduled for
   it, so `cancel()` cancels that call too (the heap then drops it lazily).
-  When the call is due it does not run the callback itself; it appends
-  `handle._run` to the ready queue. The reactor runs due timers just before
-  its ready queue, so within one pass the order is asyncio's: callbacks that
-  were ready before, then I/O, then the timers that came due.
+
+The reactor runs, in each pass, the callbacks that were ready before it,
+then those of ready descriptors, then the timers that came due: asyncio's
+own order, so asyncio code sees the same interleaving on both loops.
 
 Discussion: `_run` is the hottest function in `minireactor.aio` (every task
 step passes through it), so it is written out in full instead of calling

@@ -165,8 +165,7 @@ class MiniReactorEventLoop(SocketLoop):
         timer = ReactorTimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
-        # When due, the reactor appends the handle to its ready queue (see handles.py).
-        timer._delayed = self._reactor.call_at(when, self._reactor.call_soon, timer._run)
+        timer._delayed = self._reactor.call_at(when, timer._run)
         timer._scheduled = True
         return timer
 
