@@ -16,7 +16,6 @@ Read next: `fetch.py`, which fills these in.
 
 from __future__ import annotations
 
-import socket
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -62,7 +61,7 @@ def classify(exc: BaseException) -> str:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         name = type(current).__name__
-        if isinstance(current, TimeoutError | socket.timeout) or "Timeout" in name:
+        if isinstance(current, TimeoutError) or "Timeout" in name:
             return "timeout"
         if isinstance(current, ConnectionRefusedError):
             return "refused"
@@ -146,10 +145,16 @@ class Report:
         return rows
 
     def to_pandas(self) -> Any:
-        """The rows as a pandas DataFrame (needs pandas)."""
-        from .procs import require
+        """The rows as a pandas DataFrame (needs pandas, which the lab does not require)."""
+        try:
+            import pandas
+        except ImportError:
+            from .procs import MissingDependency
 
-        return require("pandas", "lab").DataFrame(self.rows())
+            raise MissingDependency(
+                "to_pandas() needs pandas (pip install pandas); rows() gives the same data"
+            ) from None
+        return pandas.DataFrame(self.rows())
 
     def __repr__(self) -> str:
         return (
