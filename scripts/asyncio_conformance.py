@@ -125,7 +125,7 @@ def _install_minireactor(backend: str) -> type[asyncio.AbstractEventLoop]:
 
     # Tests reset the policy with set_event_loop_policy(None); asyncio then
     # builds `asyncio.DefaultEventLoopPolicy()`, so that name must be ours too.
-    asyncio.DefaultEventLoopPolicy = Policy  # type: ignore[misc]
+    asyncio.DefaultEventLoopPolicy = Policy
     asyncio.set_event_loop_policy(Policy())
     return minireactor.aio.MiniReactorEventLoop
 
@@ -171,7 +171,7 @@ def run_worker(module_name: str, loop_spec: str, skip: set[str]) -> None:
         created[type(self).__name__] += 1
         original_init(self)
 
-    asyncio.BaseEventLoop.__init__ = counting_init  # type: ignore[method-assign]
+    asyncio.BaseEventLoop.__init__ = counting_init  # type: ignore[method-assign,assignment]
     if loop_spec != "stdlib":
         _install_minireactor(loop_spec.split(":")[1])
     tests = [t for t in _flatten(_load(module_name, loop_spec)) if t.id() not in skip]
