@@ -1,0 +1,112 @@
+"""The grader's packaging and entry points: release, Gradescope, check(), the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minireactor.grader import check
+from minireactor.grader.cli import main
+from minireactor.grader.exercises import ExerciseError, find_exercises, select
+from minireactor.grader.gradescope import write_autograder
+from minireactor.grader.release import ReleaseError, build_release
+from minireactor.grader.runner import PACKAGE_ROOT
+from minireactor.grader.sandbox import _parse_report
+
+EXERCISES_DIR = PACKAGE_ROOT / "exercises"
+EXERCISES = find_exercises(EXERCISES_DIR)
+
+
+def test_there_are_ten_exercises_with_visible_points() -> None:
+    assert len(EXERCISES) >= 10
+    for exercise in EXERCISES:
+        assert exercise.starter_path.is_file() and exercise.solution_path.is_file()
+        assert (exercise.path / "README.md").is_file()
+        assert sum(t.points for t in exercise.tests()) == 10, exercise.slug
+
+
+def test_names_with_or_without_number() -> None:
+    assert select(EXERCISES, ["select-echo"]) == select(EXERCISES, ["01-select-echo"])
+    with pytest.raises(ExerciseError, match="choose from"):
+        select(EXERCISES, ["no-such-thing"])
+
+
+def test_report_parsing_trusts_only_token_and_pid() -> None:
+    token = "ab" * 16
+    good = b"MRG1 " + token.encode() + b" 42 PASS 0\n"
+    assert _parse_report(good, token, 42) == (True, "")
+    assert _parse_report(good, token, 43) is None  # another process (a fork) said it
+    assert _parse_report(good.replace(b"ab", b"cd"), token, 42) is None  # wrong token
+    assert _parse_report(b"garbage MRG1 " + token.encode() + b" 42 FAIL 4\nwhy!", token, 42) == (
+        False, "why!")
+
+
+def test_release_has_starters_and_tests_but_no_solutions(tmp_path: Path) -> None:
+    out = tmp_path / "student"
+    files = build_release(EXERCISES_DIR, out)
+    assert files > 0
+    for exercise in EXERCISES:
+        dest = out / "exercises" / exercise.slug
+        assert (dest / exercise.starter).read_text() == exercise.starter_path.read_text()
+        assert (dest / "README.md").is_file() and list((dest / "tests").glob("test_*.py"))
+    names = {p.name for p in out.rglob("*")}
+    assert "solution" not in names and "hidden" not in names
+    solutions = {e.solution_path.read_bytes() for e in EXERCISES}
+    assert not any(p.read_bytes() in solutions for p in out.rglob("*.py"))
+    with pytest.raises(ReleaseError, match="--force"):
+        build_release(EXERCISES_DIR, out)
+
+
+def test_release_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["release", "--out", str(tmp_path / "r"), "--exercises", str(EXERCISES_DIR)]) == 0
+    assert "student edition" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(120)
+def test_gradescope_autograder_runs_on_a_fake_tree(tmp_path: Path) -> None:
+    chosen = select(EXERCISES, ["timers", "deferred-chains"])
+    build = tmp_path / "build"
+    archive = write_autograder(build, chosen)
+    assert archive.is_file() and (build / "setup.sh").is_file()
+    assert not list((build / "source" / "exercises").rglob("solution"))
+    root = tmp_path / "autograder"
+    shutil.copytree(build / "source", root / "source")
+    (root / "submission").mkdir()
+    for exercise in chosen:  # flat, under the starters' names
+        shutil.copy(exercise.solution_path, root / "submission" / exercise.starter)
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "MINIREACTOR_PYTHON": sys.executable}
+    subprocess.run(["bash", str(build / "run_autograder")], env=env, check=True, timeout=100,
+                   capture_output=True)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == results["max_score"] == 25  # 13 + 12, hidden tests included
+
+
+@pytest.mark.timeout(60)
+def test_check_shows_a_score(tmp_path: Path) -> None:
+    exercise = select(EXERCISES, ["timers"])[0]
+    result = check("timers", exercise.solution_path, exercises_dir=EXERCISES_DIR)
+    assert result.score == result.max_score == 10
+    assert "&#10004;" in result._repr_html_()
+    assert "total 10/10" in str(result)
+    starter = check("03-timers", exercises_dir=EXERCISES_DIR)
+    assert starter.score == 0 and "NotImplementedError" in str(starter)
+
+
+def test_cli_rejects_unknown_exercises(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["grade", "nope", "--exercises", str(EXERCISES_DIR)]) == 2
+    assert "unknown exercise" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(60)
+def test_cli_grades_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    status = main(["grade", "03-timers", "--solution", "--json", str(out), "--quiet",
+                   "--exercises", str(EXERCISES_DIR)])
+    assert status == 0
+    assert json.loads(out.read_text())["score"] == 10
