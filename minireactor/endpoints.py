@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     import ssl
 
+    from .connector import Connector
+    from .listener import Port
     from .process import ProcessTransport
     from .reactor import Reactor
-    from .tcp import Connector, Port
     from .tls import TLSConnector
     from .udp import UDPTransport
     from .unix import UnixConnector, UnixPort
@@ -49,14 +50,14 @@ class Endpoints:
         Raises:
             AddressInUseError: the port is taken (the message suggests port 0).
         """
-        from .tcp import Port
+        from .listener import Port, bind_tcp
 
         reactor = self._on_reactor_thread()
-        return Port(reactor, port, factory, interface, backlog)
+        return Port(reactor, bind_tcp(port, interface, backlog), factory, backlog)
 
     def connect_tcp(self, host: str, port: int, factory: Any, timeout: float = 30.0) -> Connector:
         """Connect to (host, port); the outcome reaches `factory` (a ClientFactory)."""
-        from .tcp import Connector
+        from .connector import Connector
 
         reactor = self._on_reactor_thread()
         return Connector(reactor, host, port, factory, timeout)

@@ -25,7 +25,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
-    from .tcp import Connector
+    from .connector import Connector
 
 
 class BaseProtocol:

@@ -33,10 +33,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from . import tcp
 from .backends import READ, WRITE, Backend, create_backend
 from .endpoints import Endpoints
 from .errors import ReactorAlreadyRunning, ReactorNotRestartable, WrongThreadError
+from .listener import ReserveDescriptor
 from .timers import DelayedCall, TimerQueue
 from .trace import Trace, _TracingBackend, trace_from_environment
 from .triggers import Triggers
@@ -124,7 +124,7 @@ class Reactor(Endpoints):
         self._running = False
         self._stopping = False
         self._closed = False
-        self.reserve_fd: tcp.ReserveDescriptor | None = None
+        self.reserve_fd: ReserveDescriptor | None = None
         self.tracer: Trace | None = None
         self.trace: Trace | None = None
         if slow_callback_duration is None and _in_jupyter_kernel():

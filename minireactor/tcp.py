@@ -19,27 +19,24 @@ Flow control, both ways:
 * The protocol reads too slowly: `transport.pause_reading()` stops reading,
   the kernel's buffers fill, and TCP's window tells the peer to wait.
 
-`Port` accepts connections; `Connector` makes one. Both hand each new
-connection a protocol from a factory (`protocol.py`).
+`listener.py` accepts connections and `connector.py` makes them; both hand
+each new connection a protocol from a factory (`protocol.py`) and a
+`TCPTransport` from here. Unix sockets use the same transport (`unix.py`).
 
-Read next: `Port._out_of_descriptors` below (what a server does when the
-process runs out of descriptors), then `reactor.py`'s `_run_once`.
+Read next: `listener.py` (accepting, and running out of descriptors).
 """
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import AddressInUseError, ConnectionLimitError, ConnectTimeoutError
+from .errors import ConnectionLimitError
 
 if TYPE_CHECKING:
     from .reactor import Reactor
-    from .timers import DelayedCall
 
 log = logging.getLogger("minireactor")
 
@@ -49,10 +46,6 @@ MAX_READ = 256 * 1024
 """The most one recv() may return; bigger means fewer calls per megabyte."""
 MAX_BUFFER = 16 * 1024 * 1024
 """Default hard limit: a protocol that keeps writing past `pause_writing()` is cut off here."""
-ACCEPT_RETRY_DELAY = 1.0
-"""Seconds a listener waits before accepting again when out of descriptors."""
-
-_OUT_OF_DESCRIPTORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
 class TCPTransport:
@@ -350,286 +343,3 @@ class TCPTransport:
     def __repr__(self) -> str:
         state = "closed" if self._lost else "closing" if self._closing else "open"
         return f"<TCPTransport fd={self._fd} {state} peer={self._extra.get('peername')}>"
-
-
-def _family_of(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
-class Port:
-    """A listening TCP socket that builds a protocol for each connection.
-
-    `address` is the (host, port) really bound, so listening on port 0 and
-    then reading `address[1]` is the way to get a free port.
-    """
-
-    def __init__(
-        self, reactor: Reactor, port: int, factory: Any, interface: str, backlog: int
-    ) -> None:
-        self._reactor = reactor
-        self._factory = factory
-        self._backlog = backlog
-        self._retry: DelayedCall | None = None
-        self._exhausted = False  # out of descriptors: logged once per episode
-        sock = socket.socket(_family_of(interface), socket.SOCK_STREAM)
-        # SO_REUSEADDR: a server restarted in the next notebook cell may bind
-        # the same port at once, despite connections lingering in TIME_WAIT.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((interface, port))
-        except OSError as exc:
-            sock.close()
-            if exc.errno == errno.EADDRINUSE:
-                raise AddressInUseError(
-                    errno.EADDRINUSE,
-                    f"port {port} on {interface or 'all interfaces'} is already in use; stop the "
-                    f"other server, or listen on port 0 to let the system pick a free port",
-                ) from None
-            raise
-        sock.listen(backlog)
-        sock.setblocking(False)
-        self._sock = sock
-        self.address: tuple[str, int] = sock.getsockname()[:2]
-        if reactor.reserve_fd is None:
-            reactor.reserve_fd = ReserveDescriptor()
-        reactor.track(self)
-        reactor.add_reader(sock, self._accept_ready)
-
-    def _accept_ready(self) -> None:
-        # Accept everything that is waiting (up to the backlog), not just one:
-        # a burst of connections costs one loop pass, not one each.
-        for _ in range(self._backlog):
-            try:
-                conn, addr = self._sock.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                if exc.errno in _OUT_OF_DESCRIPTORS:
-                    if not self._out_of_descriptors(exc):
-                        return
-                    continue
-                if exc.errno == errno.ECONNABORTED:
-                    continue  # the client gave up while waiting: nothing to do
-                raise
-            if self._exhausted:
-                self._exhausted = False
-                log.warning("listener %s: descriptors available again, accepting", self.address)
-            self._start(conn, addr)
-
-    def _start(self, conn: socket.socket, addr: Any) -> None:
-        if self._reactor.tracer is not None:
-            self._reactor.tracer.io("accept", self._factory, 0)
-        try:
-            protocol = self._factory.build_protocol(addr)
-        except Exception:
-            log.exception("%r.build_protocol failed; closing the connection", self._factory)
-            conn.close()
-            return
-        TCPTransport(self._reactor, conn, protocol)
-
-    def _out_of_descriptors(self, exc: OSError) -> bool:
-        """No descriptor left for a new connection. Returns True to keep accepting.
-
-        Twisted's remedy: give up the reserve descriptor, accept the waiting
-        connection into it, close it at once (the client sees a clean close,
-        not a hang), and take the reserve back. Without a reserve (someone
-        else took the freed slot), we stop accepting for ACCEPT_RETRY_DELAY
-        seconds, as asyncio does. Either way the loop does not spin.
-        """
-        if not self._exhausted:
-            self._exhausted = True
-            log.error(
-                "listener %s: out of file descriptors (%s); refusing new connections until "
-                "some close. Raise the limit (ulimit -n) or close idle connections.",
-                self.address,
-                exc.strerror,
-            )
-        reserve = self._reactor.reserve_fd
-        if reserve is not None and reserve.shed(self._sock):
-            return True
-        self._reactor.remove_reader(self._sock)
-        self._retry = self._reactor.call_later(ACCEPT_RETRY_DELAY, self._resume_accepting)
-        return False
-
-    def _resume_accepting(self) -> None:
-        self._retry = None
-        reserve = self._reactor.reserve_fd
-        if reserve is not None:
-            reserve.reopen()
-        self._reactor.add_reader(self._sock, self._accept_ready)
-
-    def stop_listening(self) -> None:
-        """Close the listening socket; existing connections go on. Idempotent."""
-        if self._sock.fileno() < 0:
-            return
-        if self._retry is not None:
-            self._retry.cancel()
-        self._reactor.remove_reader(self._sock)
-        self._reactor.untrack(self)
-        self._sock.close()
-
-    def __repr__(self) -> str:
-        return f"<Port {self.address}>"
-
-
-class ReserveDescriptor:
-    """One descriptor kept open so that a full process can still shed a connection."""
-
-    def __init__(self) -> None:
-        self._fd: int | None = None
-        self.reopen()
-
-    def reopen(self) -> None:
-        if self._fd is None:
-            try:
-                self._fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
-                self._fd = None  # still exhausted: try again later
-
-    def shed(self, listener: socket.socket) -> bool:
-        """Accept one waiting connection and close it at once; False without a reserve."""
-        if self._fd is None:
-            return False
-        os.close(self._fd)
-        self._fd = None
-        try:
-            conn, _ = listener.accept()
-            conn.close()
-        except OSError:
-            pass  # nothing waiting after all, or still no room: either way, done
-        self.reopen()
-        return self._fd is not None
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-class Connector:
-    """An outgoing TCP connection attempt, and the connection it makes.
-
-    The outcome reaches the factory: `build_protocol` on success, then
-    `client_connection_lost` when the connection ends; or
-    `client_connection_failed` when it cannot be made. `transport` is set once
-    connected.
-    """
-
-    def __init__(
-        self, reactor: Reactor, host: str, port: int, factory: Any, timeout: float
-    ) -> None:
-        self._reactor = reactor
-        self._factory = factory
-        self.host, self.port = host, port
-        self.transport: TCPTransport | None = None
-        self._sock: socket.socket | None = None
-        self._timer: DelayedCall | None = None
-        self._done = False
-        try:
-            # Literal addresses resolve at once; names use the system resolver,
-            # which blocks (fine for localhost; see defer_to_thread otherwise).
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            reactor.call_soon(self._fail, exc)
-            return
-        self._addresses = [(info[0], info[4]) for info in infos]
-        reactor.track(self)
-        self._timer = reactor.call_later(timeout, self._timed_out, timeout)
-        self._try_next(None)
-
-    def _try_next(self, last_error: BaseException | None) -> None:
-        """Try the next resolved address, or fail with the last error."""
-        self._close_socket()
-        if not self._addresses:
-            self._fail(last_error or OSError(f"no address for {self.host}:{self.port}"))
-            return
-        family, addr = self._addresses.pop(0)
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        self._sock = sock
-        err = sock.connect_ex(addr)
-        if err in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
-            # The kernel reports completion (or failure) as "writable".
-            self._reactor.add_writer(sock, self._connect_ready, addr)
-        else:
-            self._reactor.call_soon(self._try_next, OSError(err, os.strerror(err)))
-
-    def _connect_ready(self, addr: Any) -> None:
-        sock = self._sock
-        assert sock is not None
-        self._reactor.remove_writer(sock)
-        err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if err:
-            self._try_next(OSError(err, os.strerror(err)))  # e.g. ConnectionRefusedError
-            return
-        self._finish()
-        self._sock = None  # the transport owns it now
-        try:
-            protocol = self._factory.build_protocol(addr)
-        except Exception as exc:
-            log.exception("%r.build_protocol failed", self._factory)
-            sock.close()
-            self._notify("client_connection_failed", exc)
-            return
-        self.transport = TCPTransport(self._reactor, sock, protocol, on_lost=self._lost)
-
-    def _timed_out(self, timeout: float) -> None:
-        self._timer = None
-        self._fail(
-            ConnectTimeoutError(
-                f"connecting to {self.host}:{self.port} timed out after {timeout} s"
-            )
-        )
-
-    def _fail(self, exc: BaseException) -> None:
-        if self._done:
-            return
-        self._close_socket()
-        self._finish()
-        self._notify("client_connection_failed", exc)
-
-    def _lost(self, exc: BaseException | None) -> None:
-        self._notify("client_connection_lost", exc)
-
-    def _notify(self, method: str, exc: BaseException | None) -> None:
-        hook = getattr(self._factory, method, None)
-        if hook is not None:
-            try:
-                hook(self, exc)
-            except Exception:
-                log.exception("Unhandled error in %r.%s", self._factory, method)
-
-    def _finish(self) -> None:
-        self._done = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._reactor.untrack(self)
-
-    def _close_socket(self) -> None:
-        if self._sock is not None:
-            self._reactor.remove_writer(self._sock)
-            self._sock.close()
-            self._sock = None
-
-    def stop_connecting(self) -> None:
-        """Give up a connection attempt still in progress."""
-        if not self._done:
-            self._fail(ConnectionAbortedError(f"connecting to {self.host}:{self.port} was stopped"))
-
-    def disconnect(self) -> None:
-        """Close the connection, or stop connecting if still trying."""
-        if self.transport is not None:
-            self.transport.close()
-        else:
-            self.stop_connecting()
-
-    # A pending connector is closed like a connection when the reactor shuts down.
-    def close(self) -> None:
-        self.stop_connecting()
-
-    def abort(self) -> None:
-        self.stop_connecting()
-
-    def __repr__(self) -> str:
-        return f"<Connector {self.host}:{self.port}>"

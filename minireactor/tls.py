@@ -23,8 +23,9 @@ import ssl
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from . import tcp
+from .connector import Connector
 from .errors import ConnectTimeoutError
+from .listener import Port, bind_tcp
 
 if TYPE_CHECKING:
     from .reactor import Reactor
@@ -337,7 +338,7 @@ class TLSTransport:
 
 
 class _ServerSide:
-    """The factory `tcp.Port` sees: each connection gets a TLS layer first."""
+    """The factory the `Port` sees: each connection gets a TLS layer first."""
 
     def __init__(self, reactor: Reactor, factory: Any, context: ssl.SSLContext) -> None:
         self._reactor, self._factory, self._context = reactor, factory, context
@@ -359,7 +360,7 @@ class _ServerSide:
 
 
 class TLSConnector:
-    """An outgoing TLS connection: a `tcp.Connector`, then a handshake.
+    """An outgoing TLS connection: a `Connector`, then a handshake.
 
     The user's factory hears `client_connection_failed(self, exc)` if either
     fails, and `client_connection_lost(self, exc)` when an established
@@ -384,9 +385,9 @@ class TLSConnector:
         self.host, self.port, self.server_hostname = host, port, server_hostname
         self.transport: TLSTransport | None = None
         self._tls: TLSTransport | None = None
-        self._tcp = tcp.Connector(reactor, host, port, self, timeout)
+        self._tcp = Connector(reactor, host, port, self, timeout)
 
-    # The tcp.Connector treats us as its client factory:
+    # The Connector treats us as its client factory:
     def build_protocol(self, addr: Any) -> TLSTransport:
         def made() -> Any:
             proto = self._factory.build_protocol(addr)
@@ -444,7 +445,7 @@ def listen_tls(
     ssl_context: ssl.SSLContext,
     interface: str = "127.0.0.1",
     backlog: int = 128,
-) -> tcp.Port:
+) -> Port:
     """Listen for TLS connections: `listen_tcp` with a TLS layer on each.
 
     Args:
@@ -460,7 +461,8 @@ def listen_tls(
             "listen_tls() needs a server context: use "
             "ssl.create_default_context(ssl.Purpose.CLIENT_AUTH) and load_cert_chain()"
         )
-    return tcp.Port(reactor, port, _ServerSide(reactor, factory, ssl_context), interface, backlog)
+    server_side = _ServerSide(reactor, factory, ssl_context)
+    return Port(reactor, bind_tcp(port, interface, backlog), server_side, backlog)
 
 
 def connect_tls(

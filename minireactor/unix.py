@@ -25,8 +25,9 @@ import socket
 import stat
 from typing import TYPE_CHECKING, Any
 
+from .connector import Connector
 from .errors import AddressInUseError
-from .tcp import Connector, Port, ReserveDescriptor
+from .listener import Port
 
 if TYPE_CHECKING:
     from .reactor import Reactor
@@ -88,14 +89,12 @@ class UnixPort(Port):
     """A listening Unix socket; each connection becomes a `TCPTransport`.
 
     Accepting (and the out-of-descriptors defence) is inherited from
-    `tcp.Port`; this class only binds the path and cleans it up.
+    `listener.Port`; this class only binds the path and cleans it up.
     `address` is the path (a str, where a TCP port has (host, port)).
     In `get_extra_info`, an accepted connection's 'sockname' is this path
     and its 'peername' usually '' (client sockets rarely bind a name); a
     client's 'peername' is the path.
     """
-
-    address: str  # type: ignore[assignment]  # tcp.Port's is (host, port)
 
     def __init__(self, reactor: Reactor, path: str, factory: Any, mode: int, backlog: int) -> None:
         _remove_stale(path)
@@ -114,24 +113,12 @@ class UnixPort(Port):
                     f"{path!r} was taken by another server while we started; choose another path",
                 ) from None
             raise
-        sock.setblocking(False)
         # Remember which file is ours, so stop_listening() never deletes the
         # socket of a newer server that replaced it.
-        self._identity = (os.stat(path).st_dev, os.stat(path).st_ino)
-        # The state tcp.Port's accept loop uses (it has no "adopt a bound
-        # socket" constructor yet, so we set the same attributes it does).
-        self._reactor = reactor
-        self._factory = factory
-        self._backlog = backlog
-        self._retry = None
-        self._exhausted = False
-        self._sock = sock
+        info = os.stat(path)
+        self._identity = (info.st_dev, info.st_ino)
         self.path = path
-        self.address = path
-        if reactor.reserve_fd is None:
-            reactor.reserve_fd = ReserveDescriptor()
-        reactor.track(self)
-        reactor.add_reader(sock, self._accept_ready)
+        super().__init__(reactor, sock, factory, backlog)
 
     def stop_listening(self) -> None:
         """Close the socket and remove its file; connections go on. Idempotent."""
@@ -150,7 +137,7 @@ class UnixPort(Port):
 
 
 class UnixConnector(Connector):
-    """An outgoing Unix-socket connection; `tcp.Connector` does the work.
+    """An outgoing Unix-socket connection; `connector.Connector` does the work.
 
     The connector tries a list of addresses; here there is exactly one, the
     path, so the inherited code connects, times out and reports to the
@@ -158,23 +145,10 @@ class UnixConnector(Connector):
     """
 
     def __init__(self, reactor: Reactor, path: str, factory: Any, timeout: float) -> None:
-        self._reactor = reactor
-        self._factory = factory
-        self.host, self.port = path, 0
-        self.transport = None
-        self._sock = None
-        self._timer = None
-        self._done = False
-        # tcp.Connector expects getaddrinfo()'s (family, address) pairs; ours
-        # is the one pair a Unix socket has.
-        addresses: list[Any] = [(socket.AF_UNIX, path)]
-        self._addresses = addresses
-        reactor.track(self)
-        self._timer = reactor.call_later(timeout, self._timed_out, timeout)
-        self._try_next(None)
+        super().__init__(reactor, path, 0, factory, timeout, addresses=[(socket.AF_UNIX, path)])
 
-    def __repr__(self) -> str:
-        return f"<UnixConnector {self.host!r}>"
+    def describe(self) -> str:
+        return repr(self.host)
 
 
 def listen_unix(

@@ -152,3 +152,36 @@ def test_close_removes_listener_file(backend: str, tmp_path: Path) -> None:
     listen_unix(reactor, path, Factory.for_protocol(Echo))
     reactor.close()
     assert not path.exists()
+
+
+def test_connect_to_a_full_listener_fails_instead_of_pretending(
+    reactor: Reactor, tmp_path: Path
+) -> None:
+    """A Unix listener whose queue is full makes connect() return EAGAIN and the
+    socket writable without being connected: that must be a failed connect."""
+    from support import Collector, RecordingClientFactory
+
+    path = str(tmp_path / "full.sock")
+    full = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    full.bind(path)
+    full.listen(0)
+    fillers = []
+    try:
+        while True:  # fill the accept queue until connect() would block
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setblocking(False)
+            fillers.append(s)
+            try:
+                s.connect(path)
+            except BlockingIOError:
+                break
+            if len(fillers) > 64:
+                pytest.skip("this kernel queued 64 connections on a backlog-0 listener")
+        client = RecordingClientFactory(Collector)
+        connect_unix(reactor, path, client, timeout=0.5)
+        spin(reactor, lambda: bool(client.failed or client.protocols))
+        assert client.failed and not client.protocols
+    finally:
+        for s in fillers:
+            s.close()
+        full.close()
