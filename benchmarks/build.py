@@ -20,7 +20,10 @@ BIN_DIR = HERE / "bin"
 SOURCES = {
     "echo_client": HERE / "c" / "echo_client.c",
     "echo_server": HERE / "c" / "echo_server.c",
+    "http_client": HERE / "c" / "http_client.c",
 }
+# Headers the sources include: a change to one rebuilds every binary.
+HEADERS = [HERE / "c" / "loadgen.h"]
 CFLAGS = ["-O2", "-Wall", "-Wextra", "-std=gnu11"]
 
 
@@ -37,7 +40,7 @@ def ensure_built(name: str) -> Path:
     """Return the path of the binary `name`, compiling it first if needed.
 
     Args:
-        name: a key of `SOURCES` ("echo_client" or "echo_server").
+        name: a key of `SOURCES` ("echo_client", "echo_server", "http_client").
 
     Raises:
         BuildError: gcc is missing or the compilation failed; the message says
@@ -45,7 +48,8 @@ def ensure_built(name: str) -> Path:
     """
     source = SOURCES[name]
     binary = BIN_DIR / name
-    if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
+    newest_input = max(path.stat().st_mtime for path in [source, *HEADERS])
+    if binary.exists() and binary.stat().st_mtime >= newest_input:
         return binary
     compiler = gcc_path()
     if compiler is None:

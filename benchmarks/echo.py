@@ -32,6 +32,7 @@ import os
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -53,7 +54,7 @@ class RunError(Exception):
 class Config:
     """What every run shares."""
 
-    connections: int
+    connections: tuple[int, ...]  # each count is a group of runs of its own
     duration: float
     warmup: float
     server_cpu: int
@@ -79,6 +80,32 @@ def parse_sizes(text: str) -> list[int]:
     return [parse_size(part) for part in text.split(",") if part.strip()]
 
 
+def parse_counts(text: str) -> list[int]:
+    """A comma-separated list of connection counts: '10,100'."""
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad count {text!r}: use e.g. 100 or 10,100") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"connection counts must be >= 1, got {text!r}")
+    return counts
+
+
+def group_key(size: int, connections: int, cfg: Config) -> str:
+    """The summary key of runs of one size and connection count.
+
+    With one connection count (the usual case) it is the size alone, "1024",
+    as it always was; with several, "1024x100" (bytes x connections).
+    """
+    return str(size) if len(cfg.connections) == 1 else f"{size}x{connections}"
+
+
+def group_title(key: str) -> str:
+    """The heading of a group's block in the table."""
+    size, _, connections = key.partition("x")
+    return f"message size {size} B" + (f", {connections} connections" if connections else "")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line; see --help."""
     parser = argparse.ArgumentParser(
@@ -89,15 +116,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--repeats", type=int, default=5, help="runs of each server (default 5)")
     add("--duration", type=float, default=3.0, help="measured seconds per run (default 3)")
     add("--warmup", type=float, default=1.0, help="unmeasured seconds before each run (default 1)")
-    add("--connections", type=int, default=100, help="concurrent connections (default 100)")
+    add("--connections", type=parse_counts, default=[100], help="connections: 100 or 10,100")
     add("--size", type=parse_sizes, default=[1024], help="message size(s): 1k or 1k,10k,100k")
     add("--json", type=Path, help="where to write results (default benchmarks/results/...)")
     add("--server-cpu", type=int, help="CPU for the server (default: first usable)")
     add("--client-cpu", type=int, help="CPU for the client (default: second usable)")
+    add("--baseline", default=BASELINE, help=f"the server ratios divide by (default {BASELINE})")
     add("--list", action="store_true", help="list the servers and whether they can run here")
     args = parser.parse_args(argv)
-    if args.repeats < 1 or args.duration <= 0 or args.warmup < 0 or args.connections < 1:
-        parser.error("need --repeats >= 1, --duration > 0, --warmup >= 0, --connections >= 1")
+    if args.repeats < 1 or args.duration <= 0 or args.warmup < 0:
+        parser.error("need --repeats >= 1, --duration > 0, --warmup >= 0")
     return args
 
 
@@ -156,21 +184,41 @@ def _start_server(spec: ServerSpec, cfg: Config) -> tuple[PinnedProcess, int]:
         raise
 
 
-def measure(spec: ServerSpec, size: int, cfg: Config, client_bin: Path) -> dict[str, Any]:
+def measure(
+    spec: ServerSpec, size: int, connections: int, cfg: Config, client_bin: Path
+) -> dict[str, Any]:
+    """One echo run of `size`-byte messages on `connections`; see `measure_window`."""
+
+    def client_argv(port: int) -> list[str]:
+        argv = [str(client_bin), "--port", str(port), "--size", str(size)]
+        argv += ["--connections", str(connections)]
+        return [*argv, "--duration", str(cfg.duration), "--warmup", str(cfg.warmup)]
+
+    return measure_window(spec, cfg, client_argv)
+
+
+def measure_window(
+    spec: ServerSpec, cfg: Config, client_argv: Callable[[int], list[str]]
+) -> dict[str, Any]:
     """One run: a fresh server, the client's warm-up, then the measured window.
 
     The server's CPU counters are read when the client prints START and STOP,
-    so start-up, connection set-up and warm-up are never counted.
+    so start-up, connection set-up and warm-up are never counted. The HTTP
+    and idle-connection benchmarks run their own clients through this too:
+    any client that prints START, STOP and the JSON counts of
+    `c/echo_client.c` fits.
+
+    Args:
+        spec: the server to start.
+        cfg: durations and CPUs.
+        client_argv: the client's command, given the port the server announced.
 
     Raises:
         RunError: the server failed to start, died, or served no request.
     """
     server, port = _start_server(spec, cfg)
     with server:
-        client_argv = [str(client_bin), "--port", str(port), "--size", str(size)]
-        client_argv += ["--connections", str(cfg.connections)]
-        client_argv += ["--duration", str(cfg.duration), "--warmup", str(cfg.warmup)]
-        with PinnedProcess(client_argv, cfg.client_cpu) as client:
+        with PinnedProcess(client_argv(port), cfg.client_cpu) as client:
             try:
                 _expect(client.read_line(cfg.warmup + 30), "START", client)
                 before = _snapshot(server, client, cfg)
@@ -256,7 +304,7 @@ def derive(counts: dict[str, Any], window: Snapshot) -> dict[str, Any]:
     }
 
 
-def metadata(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
+def metadata(args: argparse.Namespace, cfg: Any, prog: str = "benchmarks.echo") -> dict[str, Any]:
     """What the JSON records about the machine and the run, to judge the figures later."""
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
@@ -271,7 +319,7 @@ def metadata(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
     )
     return {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, "-m", "benchmarks.echo", *sys.argv[1:]]),
+        "command": " ".join([Path(sys.executable).name, "-m", prog, *sys.argv[1:]]),
         "commit": commit,
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -281,13 +329,13 @@ def metadata(args: argparse.Namespace, cfg: Config) -> dict[str, Any]:
         "clock_ticks_per_s": TICKS_PER_SECOND,
         "config": asdict(cfg),
         "repeats": args.repeats,
-        "sizes": args.size,
+        "sizes": getattr(args, "size", None),
     }
 
 
-def progress(done: int, total: int, spec: ServerSpec, size: int, run: dict[str, Any]) -> str:
-    """One line per run, printed as the benchmark goes."""
-    head = f"[{done:>3}/{total}] {size:>7} B  {spec.name:<22}"
+def progress(done: int, total: int, spec: ServerSpec, label: str, run: dict[str, Any]) -> str:
+    """One line per run, printed as the benchmark goes; `label` says which group it is in."""
+    head = f"[{done:>3}/{total}] {label:>9}  {spec.name:<22}"
     if "error" in run:
         return f"{head} FAILED: {run['error']}"
     return (
@@ -304,22 +352,26 @@ def progress(done: int, total: int, spec: ServerSpec, size: int, run: dict[str, 
 
 
 def run_all(specs: list[ServerSpec], args: argparse.Namespace, cfg: Config) -> list[dict[str, Any]]:
-    """Every run, interleaved: for each size and repeat, each server once."""
+    """Every run, interleaved: for each size, connection count and repeat, each server once."""
     client_bin = ensure_built("echo_client")
     if any(spec.name == "c-epoll" for spec in specs):
         ensure_built("echo_server")
     runs = []
-    total = len(args.size) * args.repeats * len(specs)
+    total = len(args.size) * len(cfg.connections) * args.repeats * len(specs)
     for size in args.size:
-        for repeat in range(args.repeats):
-            for spec in specs:
-                try:
-                    run = measure(spec, size, cfg, client_bin)
-                except RunError as exc:
-                    run = {"error": str(exc)}
-                run.update(server=spec.name, size=size, repeat=repeat)
-                runs.append(run)
-                print(progress(len(runs), total, spec, size, run), flush=True)
+        for connections in cfg.connections:
+            group = group_key(size, connections, cfg)
+            for repeat in range(args.repeats):
+                for spec in specs:
+                    try:
+                        run = measure(spec, size, connections, cfg, client_bin)
+                    except RunError as exc:
+                        run = {"error": str(exc)}
+                    run.update(server=spec.name, size=size, connections=connections, repeat=repeat)
+                    run["group"] = group
+                    runs.append(run)
+                    label = f"{size}B x{connections}"
+                    print(progress(len(runs), total, spec, label, run), flush=True)
     return runs
 
 
@@ -327,7 +379,7 @@ def make_config(args: argparse.Namespace) -> Config:
     """The shared run settings, with the CPUs chosen when not given."""
     server_cpu, client_cpu = pick_cpus()
     return Config(
-        connections=args.connections,
+        connections=tuple(args.connections),
         duration=args.duration,
         warmup=args.warmup,
         server_cpu=server_cpu if args.server_cpu is None else args.server_cpu,
@@ -343,10 +395,12 @@ def print_plan(
         print(f"skipping {name}: {reason}")
     if cfg.server_cpu == cfg.client_cpu:
         print(f"warning: server and client share CPU {cfg.server_cpu}; expect contention")
-    runs = len(args.size) * args.repeats * len(specs)
+    groups = len(args.size) * len(cfg.connections)
+    runs = groups * args.repeats * len(specs)
     minutes = runs * (args.duration + args.warmup + 0.5) / 60
     print(
-        f"{len(specs)} servers x {args.repeats} repeats x {len(args.size)} sizes = {runs} runs, "
+        f"{len(specs)} servers x {args.repeats} repeats x {groups} size/connection groups "
+        f"= {runs} runs, "
         f"about {minutes:.1f} min; server on CPU {cfg.server_cpu}, client on CPU {cfg.client_cpu}"
     )
 
@@ -361,15 +415,19 @@ def write_report(
     """Print the table and write the JSON document; return its path."""
     summaries = report.summarise(runs, [spec.name for spec in specs])
     for summary in summaries.values():
-        report.add_ratios(summary, BASELINE)
+        report.add_ratios(summary, args.baseline)
     cfg = meta["config"]
+    counts = ",".join(str(c) for c in cfg["connections"])
     title = (
-        f"echo: {cfg['connections']} connections, {args.repeats} repeats x "
+        f"echo: {counts} connections, {args.repeats} repeats x "
         f"{cfg['duration']:g} s (+{cfg['warmup']:g} s warm-up); "
         f"server CPU {cfg['server_cpu']}, client CPU {cfg['client_cpu']}"
     )
     print()
-    print(report.format_table(summaries, title, BASELINE))
+    short = "aio" if args.baseline == BASELINE else args.baseline
+    print(
+        report.format_table(summaries, title, args.baseline, short=short, group_title=group_title)
+    )
     path: Path = args.json or RESULTS_DIR / f"echo-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {"meta": meta, "skipped": skipped, "summary": summaries, "runs": runs}

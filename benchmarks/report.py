@@ -12,7 +12,7 @@ Read next: `benchmarks/README.md`, which explains every column.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 # The figures summarised for each server, in table order.
@@ -43,15 +43,16 @@ def spread(values: Sequence[float]) -> dict[str, float]:
 
 
 def summarise(runs: Iterable[Run], servers: Sequence[str]) -> dict[str, Summary]:
-    """Group runs by message size then server; summarise each metric.
+    """Group runs by message size (or their "group" key) then server; summarise each metric.
 
     Returns:
-        {size (as a string, for JSON): {server: {metric: spread, "runs_ok": n,
+        {size or group (a string, for JSON): {server: {metric: spread, "runs_ok": n,
         "runs_failed": n, "errors_seen": [...]}}}, servers in `servers` order.
     """
     grouped: dict[str, dict[str, list[Run]]] = {}
     for run in runs:
-        grouped.setdefault(str(run["size"]), {}).setdefault(run["server"], []).append(run)
+        key = str(run.get("group", run["size"]))
+        grouped.setdefault(key, {}).setdefault(run["server"], []).append(run)
     result: dict[str, Summary] = {}
     for size, by_server in grouped.items():
         result[size] = {}
@@ -99,11 +100,17 @@ def _ratio(entry: dict[str, Any], metric: str) -> str:
     return "" if value is None else f"{value:.2f}x"
 
 
-HEADER = (
-    f"{'server':<22}{'req/s [min-max]':>24}{'vs aio':>8}"
-    f"{'CPU us/req [min-max]':>24}{'vs aio':>8}{'user us/req':>20}{'vs aio':>8}"
-    f"{'p50 us':>9}{'p99 us':>9}{'srv%':>6}{'cli%':>6}{'oth%':>6}{'stl%':>6}{'err':>5}"
-)
+def header(short: str = "aio") -> str:
+    """The column titles; `short` names the baseline in the ratio columns ("vs aio")."""
+    vs = f"vs {short}"
+    return (
+        f"{'server':<22}{'req/s [min-max]':>24}{vs:>8}"
+        f"{'CPU us/req [min-max]':>24}{vs:>8}{'user us/req':>20}{vs:>8}"
+        f"{'p50 us':>9}{'p99 us':>9}{'srv%':>6}{'cli%':>6}{'oth%':>6}{'stl%':>6}{'err':>5}"
+    )
+
+
+HEADER = header()
 
 
 def format_row(name: str, entry: dict[str, Any]) -> str:
@@ -147,11 +154,30 @@ def noise_warning(summaries: dict[str, Summary]) -> str | None:
     )
 
 
-def format_table(summaries: dict[str, Summary], title: str, baseline: str) -> str:
-    """The whole printed report: one block per message size, then any noise warning."""
-    lines = [title, f"medians of the repeats [min-max]; 'vs aio' = median / {baseline}'s median"]
+def format_table(
+    summaries: dict[str, Summary],
+    title: str,
+    baseline: str,
+    *,
+    short: str = "aio",
+    group_title: Callable[[str], str] = lambda size: f"message size {size} B",
+) -> str:
+    """The whole printed report: one block per group (message size), then any noise warning.
+
+    Args:
+        summaries: {group: {server: summary}}, as `summarise` returns.
+        title: the first line.
+        baseline: the server the ratios divide by.
+        short: how the ratio columns name the baseline ("vs aio").
+        group_title: the heading of each group's block, from its key.
+    """
+    head = header(short)
+    lines = [
+        title,
+        f"medians of the repeats [min-max]; 'vs {short}' = median / {baseline}'s median",
+    ]
     for size, summary in summaries.items():
-        lines += ["", f"message size {size} B", HEADER, "-" * len(HEADER)]
+        lines += ["", group_title(size), head, "-" * len(head)]
         lines += [format_row(name, entry) for name, entry in summary.items()]
     warning = noise_warning(summaries)
     return "\n".join([*lines, "", warning] if warning else lines)

@@ -55,7 +55,7 @@ def test_echo_harness_writes_sane_json(tmp_path: Path) -> None:
     assert "asyncio-protocol" in result.stdout and "vs aio" in result.stdout
 
     document = json.loads(out.read_text())
-    assert document["meta"]["config"]["connections"] == 4
+    assert document["meta"]["config"]["connections"] == [4]
     runs = document["runs"]
     assert {run["server"] for run in runs} == {"asyncio-protocol", "c-epoll"}
     for run in runs:

@@ -14,12 +14,12 @@
  * "errors" counts connections that failed (and were reopened); "stalled"
  * counts connections that stayed open but completed nothing in the window.
  *
- * Latencies go into a log-linear histogram in nanoseconds: exact below
- * 1024 ns, then 512 buckets per power of two (under 0.2 % error), so the
- * memory is fixed and recording is a few instructions.
+ * Latencies go into the histogram of loadgen.h (shared with http_client.c).
+ * With --idle K, K extra connections are opened first and never used: the
+ * idle crowd of benchmarks/idle.py.
  *
  * Usage: echo_client --port P [--host H] [--connections N] [--size M]
- *                    [--duration D] [--warmup W]
+ *                    [--duration D] [--warmup W] [--idle K]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -36,10 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SUB_BITS 9                      /* 512 sub-buckets per power of two */
-#define SUB_COUNT (1u << SUB_BITS)
-#define LINEAR_LIMIT (2u * SUB_COUNT)   /* values below this are exact */
-#define HIST_SIZE (LINEAR_LIMIT + 48u * SUB_COUNT)
+#include "loadgen.h"
+
 #define RECV_SIZE 65536
 #define MAX_EVENTS 256
 
@@ -55,53 +53,16 @@ typedef struct {
 
 static struct {
     const char *host;
-    int port, connections;
+    int port, connections, idle;
     size_t size;
     double duration, warmup;
-} opt = {"127.0.0.1", 0, 100, 1024, 3.0, 1.0};
+} opt = {"127.0.0.1", 0, 100, 0, 1024, 3.0, 1.0};
 
-static uint64_t hist[HIST_SIZE];
 static uint64_t requests, errors, bytes_in;
 static int measuring;
 static char *payload;
 static char scratch[RECV_SIZE];
 static int ep;
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Bucket of a latency: exact below LINEAR_LIMIT, then log-linear. */
-static size_t bucket_of(uint64_t v) {
-    if (v < LINEAR_LIMIT) return (size_t)v;
-    unsigned shift = (unsigned)(63 - __builtin_clzll(v)) - SUB_BITS;  /* v >> shift in [512, 1024) */
-    size_t idx = LINEAR_LIMIT + (size_t)(shift - 1) * SUB_COUNT + (size_t)((v >> shift) - SUB_COUNT);
-    return idx < HIST_SIZE ? idx : HIST_SIZE - 1;
-}
-
-/* Midpoint of a bucket, the inverse of bucket_of. */
-static double value_of(size_t idx) {
-    if (idx < LINEAR_LIMIT) return (double)idx;
-    size_t k = idx - LINEAR_LIMIT;
-    unsigned shift = (unsigned)(k / SUB_COUNT) + 1;
-    uint64_t low = (uint64_t)(k % SUB_COUNT + SUB_COUNT) << shift;
-    return (double)low + (double)(1ull << shift) / 2.0;
-}
-
-static double percentile_us(double q) {
-    uint64_t total = 0, seen = 0;
-    for (size_t i = 0; i < HIST_SIZE; i++) total += hist[i];
-    if (total == 0) return 0.0;
-    uint64_t rank = (uint64_t)(q * (double)total);
-    if (rank >= total) rank = total - 1;
-    for (size_t i = 0; i < HIST_SIZE; i++) {
-        seen += hist[i];
-        if (seen > rank) return value_of(i) / 1000.0;
-    }
-    return 0.0;
-}
 
 static void set_interest(conn_t *c, unsigned events) {
     if (c->events == events) return;
@@ -112,11 +73,7 @@ static void set_interest(conn_t *c, unsigned events) {
 
 /* Open (or reopen) one connection with a blocking connect; 0 on success. */
 static int open_conn(conn_t *c) {
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port)};
-    if (inet_pton(AF_INET, opt.host, &addr.sin_addr) != 1) {
-        fprintf(stderr, "echo_client: --host must be an IPv4 address, got %s\n", opt.host);
-        exit(2);
-    }
+    struct sockaddr_in addr = server_addr("echo_client", opt.host, opt.port);
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
     if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
         if (c->fd >= 0) close(c->fd);
@@ -188,6 +145,7 @@ static void parse_args(int argc, char **argv) {
         if (!strcmp(k, "--host")) opt.host = v;
         else if (!strcmp(k, "--port")) opt.port = atoi(v);
         else if (!strcmp(k, "--connections")) opt.connections = atoi(v);
+        else if (!strcmp(k, "--idle")) opt.idle = atoi(v);
         else if (!strcmp(k, "--size")) opt.size = (size_t)atol(v);
         else if (!strcmp(k, "--duration")) opt.duration = atof(v);
         else if (!strcmp(k, "--warmup")) opt.warmup = atof(v);
@@ -196,7 +154,7 @@ static void parse_args(int argc, char **argv) {
             exit(2);
         }
     }
-    if (opt.port <= 0 || opt.connections <= 0 || opt.size == 0 || opt.duration <= 0) {
+    if (opt.port <= 0 || opt.connections <= 0 || opt.idle < 0 || opt.size == 0 || opt.duration <= 0) {
         fprintf(stderr, "echo_client: need --port > 0, --connections > 0, --size > 0, --duration > 0\n");
         exit(2);
     }
@@ -230,13 +188,14 @@ int main(int argc, char **argv) {
         perror("echo_client: setup");
         return 1;
     }
+    int idle = open_idle("echo_client", opt.host, opt.port, opt.idle);
     int opened = 0;
     for (int i = 0; i < opt.connections; i++) opened += open_conn(&conns[i]) == 0;
     if (opened == 0) {
         fprintf(stderr, "echo_client: cannot connect to %s:%d\n", opt.host, opt.port);
         return 1;
     }
-    errors = (uint64_t)(opt.connections - opened);
+    errors = (uint64_t)(opt.connections - opened + opt.idle - idle);
     for (int i = 0; i < opt.connections; i++)
         if (conns[i].alive) start_request(&conns[i]);
 
@@ -257,10 +216,10 @@ int main(int argc, char **argv) {
 
     printf("{\"requests\": %llu, \"errors\": %llu, \"stalled\": %d, \"bytes\": %llu, "
            "\"duration_s\": %.6f, "
-           "\"connections\": %d, \"size\": %zu, \"p50_us\": %.2f, \"p90_us\": %.2f, "
+           "\"connections\": %d, \"idle\": %d, \"size\": %zu, \"p50_us\": %.2f, \"p90_us\": %.2f, "
            "\"p99_us\": %.2f, \"p999_us\": %.2f}\n",
            (unsigned long long)requests, (unsigned long long)errors, stalled,
-           (unsigned long long)bytes_in, elapsed, opt.connections, opt.size,
+           (unsigned long long)bytes_in, elapsed, opt.connections, idle, opt.size,
            percentile_us(0.50), percentile_us(0.90), percentile_us(0.99), percentile_us(0.999));
     fflush(stdout);
     return 0;
