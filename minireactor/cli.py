@@ -119,18 +119,23 @@ def run_fetch(args: argparse.Namespace) -> int:
     from minireactor.lab.compare import compare_fetch
 
     strategies = _names(args.strategy, list(STRATEGIES), "strategy")
-    options = {"cpu": args.cpu, "show_progress": not args.json and len(strategies) > 1}
+    show = not args.json and len(strategies) > 1
+    options: dict[str, Any] = {"cpu": args.cpu}
+    if args.scheduler:
+        options["scheduler"] = args.scheduler
+    if args.backend:
+        options["backend"] = args.backend
     if args.url_file:
-        reports = _fetch_url_file(args, strategies)
+        reports = _fetch_url_file(args, strategies, options)
     elif args.base_url:
         net = Internet.attach(args.base_url)
         reports = compare_fetch(
-            net, strategies, [args.concurrency], args.urls, args.timeout, **options
+            net, strategies, [args.concurrency], args.urls, args.timeout, show, **options
         )
     else:
         with internet(**_site_kwargs(args)) as net:
             reports = compare_fetch(
-                net, strategies, [args.concurrency], args.urls, args.timeout, **options
+                net, strategies, [args.concurrency], args.urls, args.timeout, show, **options
             )
     summaries = [r.summary() for r in reports]
     if args.json:
@@ -147,7 +152,9 @@ def run_fetch(args: argparse.Namespace) -> int:
     return 0 if reports else 1
 
 
-def _fetch_url_file(args: argparse.Namespace, strategies: list[str]) -> list[Any]:
+def _fetch_url_file(
+    args: argparse.Namespace, strategies: list[str], options: dict[str, Any]
+) -> list[Any]:
     from minireactor.lab import fetch_all, read_url_file
     from minireactor.lab.compare import progress
     from minireactor.lab.procs import MissingDependency
@@ -156,7 +163,7 @@ def _fetch_url_file(args: argparse.Namespace, strategies: list[str]) -> list[Any
     reports = []
     for strategy in progress(strategies, "fetch", not args.json and len(strategies) > 1):
         try:
-            reports.append(fetch_all(urls, strategy, args.concurrency, args.timeout, cpu=args.cpu))
+            reports.append(fetch_all(urls, strategy, args.concurrency, args.timeout, **options))
         except MissingDependency as exc:
             print(f"skipped {strategy}: {exc}", file=sys.stderr)
     return reports
@@ -325,6 +332,8 @@ def _add_lab_subcommands(sub: Any) -> None:
     p.add_argument("--concurrency", type=int, default=10)
     p.add_argument("--timeout", type=float, default=5.0)
     p.add_argument("--cpu", type=int, default=0, help="burn fib(N) per page")
+    p.add_argument("--scheduler", help="dask: an existing scheduler (default: a LocalCluster)")
+    p.add_argument("--backend", help="minireactor strategies: the reactor backend")
     _add_site_options(p)
     _add_output_options(p)
     p.set_defaults(func=run_fetch)

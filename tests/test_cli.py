@@ -104,14 +104,25 @@ def test_fetch_one_strategy_table_and_plot(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(60)
-def test_internet_then_fetch_from_it() -> None:
+def test_internet_then_fetch_from_it(tmp_path: Path) -> None:
     with foreground("internet", "--port", "0", "--latency", "0.01", "--seed", "2") as (_, line):
         assert "local internet on http://127.0.0.1:" in line
         base = line.split()[3].rsplit("/site/", 1)[0]
         result = run("fetch", "--base-url", base, "--strategy", "asyncio", "--urls", "5", "--json")
+        url_file = tmp_path / "urls.txt"
+        url_file.write_text("\n".join(f"{base}/site/{i}" for i in range(4)))
+        from_file = run(
+            "fetch", "--url-file", str(url_file), "--strategy", "threads,minireactor", "--json"
+        )
     assert result.returncode == 0, result.stderr
     row = json.loads(result.stdout)
     assert row["ok"] == 5 and row["strategy"] == "asyncio"
+    assert from_file.returncode == 0, from_file.stderr
+    assert [(r["strategy"], r["ok"]) for r in json.loads(from_file.stdout)] == [
+        ("threads", 4),
+        ("minireactor", 4),
+    ]
+    assert_one_line_error(run("fetch", "--base-url", "http://127.0.0.1:9"), "no local internet")
 
 
 @pytest.mark.timeout(60)

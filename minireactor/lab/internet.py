@@ -44,7 +44,7 @@ from typing import Any
 from ..protocols.http import HTTPServerProtocol, Request, Response, ServerLimits
 from ..reactor import Reactor
 from .pages import SiteConfig, fate, page_body, page_number
-from .procs import Child, raise_fd_limit, start_child
+from .procs import Child, LabError, raise_fd_limit, start_child
 
 __all__ = ["Internet", "internet", "serve_forever"]
 
@@ -311,7 +311,13 @@ class Internet:
     @classmethod
     def attach(cls, base_url: str, timeout: float = 5.0) -> Internet:
         """A handle on a local internet someone else started (reads its /_config)."""
-        data = _get_json(base_url.rstrip("/") + "/_config", timeout)
+        try:
+            data = _get_json(base_url.rstrip("/") + "/_config", timeout)
+        except (OSError, ValueError) as exc:
+            raise LabError(
+                f"no local internet answers at {base_url} ({exc}); start one with: "
+                f"minireactor internet"
+            ) from None
         data["errors"] = tuple(data["errors"])
         return cls(base_url, SiteConfig(**data))
 
