@@ -92,16 +92,21 @@ def test_hostile_code_costs_only_its_own_tests(fixture: Path, tmp_path: Path) ->
 
 
 def _stray_processes() -> list[int]:
-    """Processes still running from a grading run (they carry its HOME)."""
+    """Test processes that outlived their run: orphans (of init, or of us as subreaper).
+
+    They carry the run's HOME in their environment. Children of other pytest
+    workers, still grading, are not orphans and are left alone.
+    """
     stray = []
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
                 environ = Path(f"/proc/{name}/environ").read_bytes()
-                state = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[-1].split()
             except OSError:
                 continue
-            if b"minireactor-grade-" in environ and state != "Z":
+            state, ppid = fields[0], int(fields[1])
+            if b"minireactor-grade-" in environ and state != "Z" and ppid in (1, os.getpid()):
                 stray.append(int(name))
     return stray
 
