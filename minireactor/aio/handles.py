@@ -61,8 +61,9 @@ class ReadyHandle(asyncio.Handle):
 class ReactorTimerHandle(ReadyHandle, asyncio.TimerHandle):
     """A `TimerHandle` backed by a reactor `DelayedCall` (set in `_delayed`)."""
 
-    __slots__ = ("_delayed",)
+    __slots__ = ("_delayed", "_pass")
     _delayed: Any
+    _pass: int  # the loop pass during which it was scheduled
     _scheduled: bool
 
 

@@ -90,6 +90,7 @@ class MiniReactorEventLoop(SocketLoop):
         self._transports: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._listeners: dict[int, Listener] = {}
         self._signals = SignalHandlers(self)
+        self._pass = 0  # counts reactor passes (see _timer_due)
 
     @property
     def reactor(self) -> Reactor:
@@ -109,6 +110,7 @@ class MiniReactorEventLoop(SocketLoop):
 
     def _run_once(self) -> None:
         """One turn of the reactor: asyncio's run_forever calls this until stop()."""
+        self._pass += 1
         self._reactor.iterate(0.0 if self._stopping else MAX_WAIT)
 
     def _process_events(self, event_list: Any) -> None:
@@ -165,9 +167,24 @@ class MiniReactorEventLoop(SocketLoop):
         timer = ReactorTimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
-        timer._delayed = self._reactor.call_at(when, timer._run)
+        timer._pass = self._pass
+        timer._delayed = self._reactor.call_at(when, self._timer_due, timer)
         timer._scheduled = True
         return timer
+
+    def _timer_due(self, timer: ReactorTimerHandle) -> None:
+        """The reactor says `timer` is due: run it now, or on the next pass.
+
+        asyncio collects due timers once per iteration, before it runs any
+        callback; a timer created during an iteration (`call_later(0, f)`)
+        therefore waits for the next one, behind the callbacks queued with it.
+        The reactor checks its timers after the callbacks, so we send such a
+        timer through the ready queue to keep asyncio's order.
+        """
+        if timer._pass == self._pass:
+            self._reactor.call_soon(timer._run)
+        else:
+            timer._run()
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
         delayed = getattr(handle, "_delayed", None)
