@@ -89,8 +89,9 @@ class Reactor(Endpoints):
     """An event loop over one pluggable backend.
 
     Args:
-        backend: "auto" (the best here, or $MINIREACTOR_BACKEND), or one of
-            `minireactor.available_backends()`.
+        backend: "auto" (the best here, or $MINIREACTOR_BACKEND), one of
+            `minireactor.available_backends()`, or a `Backend` instance or
+            subclass of your own.
         shutdown_timeout: seconds `run()` waits, once stopped, for "before
             shutdown" triggers to finish and for connections to flush.
         slow_callback_duration: log a warning naming any callback that blocks
@@ -103,7 +104,7 @@ class Reactor(Endpoints):
 
     def __init__(
         self,
-        backend: str = "auto",
+        backend: str | Backend | type[Backend] = "auto",
         *,
         shutdown_timeout: float = 5.0,
         slow_callback_duration: float | None = None,

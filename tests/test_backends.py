@@ -152,3 +152,24 @@ def test_select_refuses_descriptors_at_fd_setsize() -> None:
         for fd in fds:
             os.close(fd)
         backend.close()
+
+
+def test_a_backend_object_or_class_plugs_into_a_reactor() -> None:
+    from minireactor import Reactor
+    from minireactor.backends.poll import PollBackend
+
+    class MyPoll(PollBackend):
+        name = "mine"
+
+    for given in (MyPoll, MyPoll()):
+        reactor = Reactor(backend=given)
+        try:
+            assert reactor.backend_name == "mine"
+            done: list[int] = []
+            reactor.call_soon(done.append, 1)
+            reactor.iterate(0)
+            assert done == [1]
+        finally:
+            reactor.close()
+    with pytest.raises(BackendError, match="not int"):
+        create_backend(3)  # type: ignore[arg-type]

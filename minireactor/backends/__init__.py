@@ -56,8 +56,19 @@ def backend_class(name: str) -> type[Backend]:
     raise BackendError(f"unknown backend {name!r}; known backends are {known}")
 
 
-def create_backend(name: str = "auto") -> Backend:
-    """A new backend: `name`, or for "auto" $MINIREACTOR_BACKEND or the best here."""
+def create_backend(name: str | Backend | type[Backend] = "auto") -> Backend:
+    """A new backend: `name`, or for "auto" $MINIREACTOR_BACKEND or the best here.
+
+    A `Backend` instance is used as it is, and a `Backend` subclass is
+    instantiated: that is how a backend you wrote yourself (exercise 02)
+    plugs into a `Reactor`.
+    """
+    if isinstance(name, Backend):
+        return name
+    if isinstance(name, type) and issubclass(name, Backend):
+        return name()
+    if not isinstance(name, str):
+        raise BackendError(f"backend must be a name or a Backend, not {type(name).__name__}")
     if name == "auto":
         name = os.environ.get("MINIREACTOR_BACKEND") or available_backends()[0]
     return backend_class(name)()
