@@ -134,7 +134,7 @@ class LoadResult:
 class _Client:
     """One connection of the generator and the request it has in flight."""
 
-    __slots__ = ("buf", "connected", "due", "need", "out", "sent_at", "sock")
+    __slots__ = ("buf", "connected", "due", "events", "need", "out", "sent_at", "sock")
 
     def __init__(self) -> None:
         self.sock: socket.socket | None = None
@@ -144,6 +144,7 @@ class _Client:
         self.buf = bytearray()
         self.out = b""
         self.need: int | None = None  # bytes of the whole response, once the head is known
+        self.events = 0  # what the selector watches for on `sock`
 
 
 class _Engine:
@@ -185,7 +186,8 @@ class _Engine:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         c.connected = False
         sock.connect_ex(self.address)  # EINPROGRESS: completion is reported as writable
-        self.sel.register(sock, selectors.EVENT_WRITE, c)
+        c.events = selectors.EVENT_WRITE
+        self.sel.register(sock, c.events, c)
 
     def _close(self, c: _Client) -> None:
         if c.sock is not None:
@@ -231,9 +233,14 @@ class _Engine:
             sent = c.sock.send(c.out)
         except BlockingIOError:
             sent = 0
+        except OSError as exc:  # the server closed or reset the connection
+            self._fail(c, f"send failed: {exc}", time.monotonic())
+            return
         c.out = c.out[sent:]
         events = selectors.EVENT_READ | (selectors.EVENT_WRITE if c.out else 0)
-        self.sel.modify(c.sock, events, c)
+        if events != c.events:  # a system call saved on almost every request
+            c.events = events
+            self.sel.modify(c.sock, events, c)
 
     def _complete(self, c: _Client) -> bool:
         """True once `c.buf` holds the whole response (and sets c.need)."""
@@ -289,6 +296,8 @@ class _Engine:
             return
         if mask & selectors.EVENT_WRITE and c.out:
             self._flush(c)
+            if c.sock is None:
+                return  # the send failed and the client was reset
         if mask & selectors.EVENT_READ:
             try:
                 data = sock.recv(262144)
@@ -375,20 +384,11 @@ def load(
         raise LabError("load needs protocol 'http' or 'echo', clients >= 1 and duration > 0")
     if rate is not None and rate <= 0:
         raise LabError(f"rate must be positive requests/s (or None for a closed loop), got {rate}")
+    address = (str(address[0]), int(address[1]))  # a list (from JSON) works too
     _check_reachable(address)
     if processes <= 0:
         raise_fd_limit()
-        engine = _Engine(
-            tuple(address),
-            protocol,
-            clients,
-            duration,
-            rate,
-            path,
-            size,  # type: ignore[arg-type]
-            timeout,
-            keepalive,
-        )
+        engine = _Engine(address, protocol, clients, duration, rate, path, size, timeout, keepalive)
         return engine.run()
     return _run_processes(
         address, protocol, clients, duration, rate, path, size, timeout, keepalive, processes, cpu
@@ -398,7 +398,7 @@ def load(
 def _check_reachable(address: tuple[str, int]) -> None:
     """Fail with one clear sentence if nothing listens at `address`."""
     try:
-        socket.create_connection(tuple(address), timeout=3.0).close()  # type: ignore[arg-type]
+        socket.create_connection(address, timeout=3.0).close()
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise LabError(
