@@ -16,12 +16,7 @@ from minireactor.grader.testing import Background, connect, expect, points, recv
 
 def reactor_on_student_backend() -> Reactor:
     """A Reactor whose backend is the student's PollBackend."""
-    reactor = Reactor(backend="select")
-    # Reactor() takes a backend name; swap in the student's instance before first use.
-    reactor._backend.close()
-    reactor._backend = PollBackend()
-    reactor.backend_name = PollBackend.name
-    return reactor
+    return Reactor(backend=PollBackend())
 
 
 def spin(reactor: Reactor, until: Any, timeout: float = 5.0) -> None:
