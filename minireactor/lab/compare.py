@@ -31,7 +31,7 @@ def progress(items: Sequence[T], desc: str, enabled: bool = True) -> Iterator[T]
     """Iterate with a tqdm bar on stderr when tqdm is installed (and `enabled`)."""
     if enabled:
         try:
-            from tqdm import tqdm
+            from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
         except ImportError:
             pass  # no tqdm: plain iteration, the table still follows
         else:

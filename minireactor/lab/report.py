@@ -147,7 +147,7 @@ class Report:
     def to_pandas(self) -> Any:
         """The rows as a pandas DataFrame (needs pandas, which the lab does not require)."""
         try:
-            import pandas
+            import pandas  # type: ignore[import-untyped,unused-ignore]
         except ImportError:
             from .procs import MissingDependency
 
