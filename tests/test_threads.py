@@ -231,3 +231,38 @@ def test_cancelling_defer_to_thread_fires_at_once_and_drops_the_late_result(
 async def _settle(r: Reactor) -> None:
     """Give the late result time to arrive (it must be ignored)."""
     await defer_later(r, 0.1, lambda: None)
+
+
+needs_reactor_hooks = pytest.mark.skipif(
+    not hasattr(Reactor, "call_in_thread"),
+    reason="Reactor.call_in_thread / suggest_thread_pool_size not merged into reactor.py yet",
+)
+
+
+@needs_reactor_hooks
+def test_reactor_call_in_thread_uses_its_bounded_pool(reactor: Reactor) -> None:
+    reactor.suggest_thread_pool_size(1)  # type: ignore[attr-defined]
+    ran_in: list[str] = []
+    done = threading.Event()
+
+    def job(name: str) -> None:
+        ran_in.append(threading.current_thread().name)
+        if len(ran_in) == 3:
+            done.set()
+
+    for name in "abc":
+        reactor.call_in_thread(job, name)  # type: ignore[attr-defined]
+    assert done.wait(10)
+    assert len(set(ran_in)) == 1 and ran_in[0].startswith("minireactor-worker")
+    assert reactor.thread_pool.size == 1  # type: ignore[attr-defined]
+
+
+@needs_reactor_hooks
+def test_closing_an_iterated_reactor_stops_its_pool(backend: str) -> None:
+    reactor = Reactor(backend=backend)
+    box = outcome(defer_to_thread(reactor, lambda: "ok"))
+    spin(reactor, lambda: bool(box))
+    pool = reactor.thread_pool  # type: ignore[attr-defined]
+    assert pool.size == 1
+    reactor.close()
+    assert pool.size == 0
