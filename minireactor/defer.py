@@ -105,10 +105,13 @@ class Deferred(Generic[_T]):
     """
 
     def __init__(self, canceller: Callable[[Deferred[Any]], object] | None = None) -> None:
-        """Args:
-        canceller: called by `cancel()` to stop the work behind this Deferred
-            (close a socket, cancel a timer). It may fire the Deferred itself;
-            if it does not, `cancel()` errbacks it with `CancelledError`.
+        """Create a Deferred that has no result yet.
+
+        Args:
+            canceller: called by `cancel()` to stop the work behind this
+                Deferred (close a socket, cancel a timer). It may fire the
+                Deferred itself; if not, `cancel()` errbacks it with
+                `CancelledError`.
         """
         self.called = False
         self.result: Any = None
@@ -260,6 +263,17 @@ class Deferred(Generic[_T]):
         # now belongs to us, so `inner` must not report it as unhandled.
 
     def __del__(self) -> None:
+        """Log an error that no errback took, now that none ever can.
+
+        Discussion: while anyone holds this Deferred, they may still add an
+        errback, so an error sitting at the end of the chain is not yet
+        "unhandled"; logging it at once would cry wolf. Never logging it
+        would hide bugs: the failure would vanish without a trace. Garbage
+        collection is the one moment we know for sure. Python calls
+        `__del__` once per object, even for objects in reference cycles
+        (PEP 442; tracebacks often make cycles, which `gc.collect()` finds),
+        so each error is logged exactly once.
+        """
         result = getattr(self, "result", None)
         if isinstance(result, BaseException) and not isinstance(result, CancelledError):
             log.error(
