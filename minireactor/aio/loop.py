@@ -29,10 +29,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import sys
 import threading
 import warnings
 import weakref
-from asyncio import constants, sslproto, unix_events
+from asyncio import constants, sslproto
 from collections.abc import Callable
 from contextvars import Context
 from typing import Any, TypeVarTuple, Unpack
@@ -47,7 +48,23 @@ from .signals import SignalHandlers
 from .sockets import SocketLoop
 from .transports import SocketTransport
 
+if sys.platform != "win32":
+    # Pipes and subprocesses reuse asyncio's Unix transports (see the docstring).
+    from asyncio import unix_events
+
 _Ts = TypeVarTuple("_Ts")
+UNIX = sys.platform != "win32"
+"""False on Windows, where pipes, subprocesses and signals are not supported."""
+
+
+def require_unix(method: str) -> None:
+    """Raise NotImplementedError for a Unix-only feature on Windows, naming an alternative."""
+    if not UNIX:
+        raise NotImplementedError(
+            f"loop.{method}() is not supported by minireactor.aio on Windows (it needs Unix "
+            f"pipes, signals or sockets); use asyncio's default ProactorEventLoop for it"
+        )
+
 
 MAX_WAIT = 24 * 3600.0
 """The longest one reactor pass may sleep (asyncio's MAXIMUM_SELECT_TIMEOUT)."""
@@ -261,11 +278,13 @@ class MiniReactorEventLoop(SocketLoop):
     def _make_read_pipe_transport(
         self, pipe: Any, protocol: Any, waiter: Any = None, extra: Any = None
     ) -> Any:
+        require_unix("connect_read_pipe")
         return unix_events._UnixReadPipeTransport(self, pipe, protocol, waiter, extra)  # type: ignore[attr-defined]
 
     def _make_write_pipe_transport(
         self, pipe: Any, protocol: Any, waiter: Any = None, extra: Any = None
     ) -> Any:
+        require_unix("connect_write_pipe")
         return unix_events._UnixWritePipeTransport(self, pipe, protocol, waiter, extra)  # type: ignore[attr-defined]
 
     async def _make_subprocess_transport(
@@ -280,6 +299,7 @@ class MiniReactorEventLoop(SocketLoop):
         extra: Any = None,
         **kwargs: Any,
     ) -> Any:
+        require_unix("subprocess_exec")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             policy_watcher = asyncio.get_child_watcher()
@@ -362,6 +382,7 @@ class MiniReactorEventLoop(SocketLoop):
         self, sig: int, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts
     ) -> None:
         """Run `callback(*args)` on the loop when signal `sig` arrives (main thread only)."""
+        require_unix("add_signal_handler")
         self._signals.add(sig, callback, args)
 
     def remove_signal_handler(self, sig: int) -> bool:

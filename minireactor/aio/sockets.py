@@ -316,6 +316,7 @@ class SocketLoop(asyncio.BaseEventLoop):
         ssl_shutdown_timeout: float | None = None,
     ) -> tuple[Any, Any]:
         """Connect to a Unix stream socket at `path` (or use `sock`)."""
+        _require_unix("create_unix_connection")
         if ssl:
             if server_hostname is None:
                 raise ValueError("you have to pass server_hostname when using ssl")
@@ -359,6 +360,7 @@ class SocketLoop(asyncio.BaseEventLoop):
         start_serving: bool = True,
     ) -> base_events.Server:
         """Listen on a Unix stream socket at `path` (a stale socket file is replaced)."""
+        _require_unix("create_unix_server")
         if isinstance(ssl, bool):
             raise TypeError("ssl argument must be an SSLContext or None")
         if not ssl:
@@ -385,6 +387,12 @@ class SocketLoop(asyncio.BaseEventLoop):
             server._start_serving()  # type: ignore[attr-defined]
             await tasks.sleep(0)  # let the reactor register the listener first
         return server
+
+
+def _require_unix(method: str) -> None:
+    from .loop import require_unix  # loop.py imports this module
+
+    require_unix(method)
 
 
 def _no_ssl_options(

@@ -1,0 +1,263 @@
+"""minireactor.aio's own promises: the loop really is minireactor's, and bad input is clear.
+
+The behaviour suite (`test_aio_behaviour.py`) compares results with the stdlib
+loop; CPython's own tests judge the rest (`scripts/asyncio_conformance.py`).
+Here: the features not covered there (TLS, Unix sockets, subprocesses,
+signals, the policy), the errors, and proof that scheduling and I/O go
+through the reactor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import ssl
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+import minireactor
+import minireactor.aio
+from minireactor import BackendError, Reactor
+from minireactor.aio import loop as loop_module
+
+pytestmark = pytest.mark.timeout(60)
+EVENTED = [b for b in minireactor.available_backends() if b != "threaded"]
+
+
+@pytest.fixture(params=EVENTED)
+def runner(request: pytest.FixtureRequest) -> Iterator[asyncio.Runner]:
+    backend = str(request.param)
+    with asyncio.Runner(loop_factory=lambda: minireactor.aio.new_event_loop(backend)) as r:
+        yield r
+
+
+async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+async def round_trip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes:
+    writer.write(b"x" * 100_000)
+    writer.write_eof()
+    reply = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    return reply
+
+
+def test_runner_with_loop_factory_uses_the_reactor(runner: asyncio.Runner) -> None:
+    async def main() -> tuple[str, str]:
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, minireactor.aio.MiniReactorEventLoop)
+        await asyncio.sleep(0.001)
+        return type(loop).__name__, loop.reactor.backend_name
+
+    name, backend = runner.run(main())
+    assert name == "MiniReactorEventLoop" and backend in EVENTED
+
+
+def test_call_soon_and_timers_go_through_the_reactor_queues() -> None:
+    loop = minireactor.aio.new_event_loop()
+    try:
+        reactor = loop.reactor
+        handle = loop.call_soon(print)
+        timer = loop.call_later(10, print)
+        assert len(reactor._ready) == 1  # the reactor's own ready queue
+        assert len(reactor._timers) == 1  # ... and its TimerQueue
+        timer.cancel()
+        assert len(reactor._timers) == 0  # cancelling the handle cancels the DelayedCall
+        handle.cancel()
+        loop.run_until_complete(asyncio.sleep(0))  # the cancelled handle is skipped
+    finally:
+        loop.close()
+    assert reactor.seconds() and repr(reactor).endswith("closed>")
+
+
+def test_a_loop_and_minireactor_protocols_share_one_reactor() -> None:
+    from support import Echo
+
+    reactor = Reactor()
+    loop = minireactor.aio.new_event_loop(reactor=reactor)
+    try:
+        port = reactor.listen_tcp(0, minireactor.Factory.for_protocol(Echo))
+
+        async def main() -> bytes:
+            return await round_trip(*await asyncio.open_connection(*port.address))
+
+        assert loop.run_until_complete(main()) == b"x" * 100_000
+    finally:
+        loop.close()
+        reactor.close()
+
+
+def test_unix_socket_server_and_client(runner: asyncio.Runner, tmp_path: Path) -> None:
+    path = str(tmp_path / "echo.sock")
+
+    async def main() -> bytes:
+        server = await asyncio.start_unix_server(echo, path)
+        async with server:
+            return await round_trip(*await asyncio.open_unix_connection(path))
+
+    assert runner.run(main()) == b"x" * 100_000
+
+
+def test_tls_server_and_client(runner: asyncio.Runner) -> None:
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+
+    async def main() -> tuple[bytes, str]:
+        server = await asyncio.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"
+            )
+            version = writer.get_extra_info("ssl_object").version()
+            writer.write(b"secret" * 10_000)
+            data = await reader.readexactly(60_000)
+            writer.close()
+            await writer.wait_closed()
+            return data, version
+
+    data, version = runner.run(main())
+    assert data == b"secret" * 10_000 and version.startswith("TLS")
+
+
+def test_subprocess_exec_with_pipes(runner: asyncio.Runner) -> None:
+    async def main() -> tuple[bytes, int]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import sys; sys.stdout.write(sys.stdin.read().upper())",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await proc.communicate(b"child")
+        return out, proc.returncode or 0
+
+    assert runner.run(main()) == (b"CHILD", 0)
+
+
+def test_signal_handler_runs_on_the_loop(runner: asyncio.Runner) -> None:
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        got = loop.create_future()
+        loop.add_signal_handler(signal.SIGUSR1, got.set_result, "SIGUSR1")
+        os.kill(os.getpid(), signal.SIGUSR1)
+        try:
+            return await asyncio.wait_for(got, 5)
+        finally:
+            assert loop.remove_signal_handler(signal.SIGUSR1)
+
+    assert runner.run(main()) == "SIGUSR1"
+
+
+def test_add_reader_on_a_socketpair(runner: asyncio.Runner) -> None:
+    import socket
+
+    async def main() -> bytes:
+        loop = asyncio.get_running_loop()
+        a, b = socket.socketpair()
+        got = loop.create_future()
+        loop.add_reader(b, lambda: got.set_result(b.recv(10)))
+        a.send(b"ready")
+        data = await got
+        assert loop.remove_reader(b) and not loop.remove_reader(b)
+        a.close()
+        b.close()
+        return data
+
+    assert runner.run(main()) == b"ready"
+
+
+def test_policy_makes_minireactor_loops() -> None:
+    policy = minireactor.aio.EventLoopPolicy("poll")
+    loop = policy.new_event_loop()
+    try:
+        assert isinstance(loop, minireactor.aio.MiniReactorEventLoop)
+        assert loop.reactor.backend_name == "poll"
+    finally:
+        loop.close()
+
+
+# -- bad input --------------------------------------------------------------------------
+
+
+def test_the_threaded_backend_is_refused_with_a_reason() -> None:
+    with pytest.raises(BackendError, match=r"threaded.*choose one of"):
+        minireactor.aio.new_event_loop("threaded")
+
+
+def test_foreign_thread_call_is_a_clear_error_in_debug_mode() -> None:
+    errors: list[BaseException] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+
+        def from_thread() -> None:
+            try:
+                loop.call_soon(print)
+            except RuntimeError as exc:
+                errors.append(exc)
+
+        await asyncio.to_thread(from_thread)
+
+    with asyncio.Runner(loop_factory=minireactor.aio.new_event_loop, debug=True) as r:
+        r.run(main())
+    assert errors and "Non-thread-safe operation" in str(errors[0])
+
+
+def test_call_soon_threadsafe_from_a_foreign_thread_is_fine() -> None:
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        threading.Thread(target=loop.call_soon_threadsafe, args=(fut.set_result, "ok")).start()
+        return await asyncio.wait_for(fut, 5)
+
+    with asyncio.Runner(loop_factory=minireactor.aio.new_event_loop, debug=True) as r:
+        assert r.run(main()) == "ok"
+
+
+def test_unsupported_methods_name_the_method_and_the_alternative(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(loop_module, "UNIX", False)  # what a Windows machine would see
+    loop = minireactor.aio.new_event_loop()
+    try:
+        with pytest.raises(NotImplementedError, match=r"add_signal_handler\(\).*Proactor"):
+            loop.add_signal_handler(signal.SIGUSR1, print)
+        with pytest.raises(NotImplementedError, match=r"create_unix_server\(\)"):
+            loop.run_until_complete(loop.create_unix_server(asyncio.Protocol, "/tmp/x.sock"))
+    finally:
+        loop.close()
+
+
+def test_closed_loop_and_misuse_errors_match_asyncio() -> None:
+    loop = minireactor.aio.new_event_loop()
+    with pytest.raises(TypeError, match="coroutines cannot be used with add_signal_handler"):
+        loop.add_signal_handler(signal.SIGUSR1, asyncio.sleep)
+    with pytest.raises(ValueError, match="Invalid file object"):
+        loop.add_reader(object(), print)
+    loop.close()
+    loop.close()  # twice is harmless
+    with pytest.raises(RuntimeError, match="Event loop is closed"):
+        loop.call_soon(print)
+    with pytest.raises(RuntimeError, match="Event loop is closed"):
+        loop.call_later(1, print)
+
+
+def test_close_drops_pending_callbacks_instead_of_running_them() -> None:
+    ran: list[Any] = []
+    loop = minireactor.aio.new_event_loop()
+    loop.call_soon(ran.append, "should not run")
+    loop.close()
+    assert ran == []
