@@ -269,6 +269,8 @@ class _Fetch:
         sent.add_callbacks(self._got_response, self._lost, errback_args=(reused,))
 
     def _lost(self, exc: BaseException, reused: bool) -> None:
+        if self.result.called:
+            return  # already finished (e.g. timed out, which aborted this connection)
         if (
             reused
             and not self.retried
