@@ -31,7 +31,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .backends import READ, WRITE, Backend, create_backend
 from .endpoints import Endpoints
@@ -40,6 +40,9 @@ from .listener import ReserveDescriptor
 from .timers import DelayedCall, TimerQueue
 from .trace import Trace, _TracingBackend, trace_from_environment
 from .triggers import Triggers
+
+if TYPE_CHECKING:
+    from .threads import ThreadPool
 
 log = logging.getLogger("minireactor")
 
@@ -126,6 +129,8 @@ class Reactor(Endpoints):
         self._stopping = False
         self._closed = False
         self.reserve_fd: ReserveDescriptor | None = None
+        self._thread_pool: ThreadPool | None = None
+        self._thread_pool_size = 10
         self.tracer: Trace | None = None
         self.trace: Trace | None = None
         if slow_callback_duration is None and _in_jupyter_kernel():
@@ -440,6 +445,33 @@ class Reactor(Endpoints):
 
     # -- threads ------------------------------------------------------------
 
+    @property
+    def thread_pool(self) -> ThreadPool:
+        """This reactor's worker threads (see threads.py), created on first use."""
+        if self._thread_pool is None:
+            from .threads import ThreadPool  # here: threads.py imports defer.py, a layer above
+
+            self._thread_pool = ThreadPool(self, self._thread_pool_size)
+        return self._thread_pool
+
+    def call_in_thread(self, func: Callable[..., Any], *args: Any) -> None:
+        """Run `func(*args)` in a worker thread; errors are logged.
+
+        For the result, use `minireactor.threads.defer_to_thread`, which
+        returns a Deferred fired back on the reactor thread.
+        """
+        self.thread_pool.submit(func, *args)
+
+    def suggest_thread_pool_size(self, n: int) -> None:
+        """Allow at most `n` worker threads (default 10)."""
+        self._thread_pool_size = n
+        if self._thread_pool is not None:
+            self._thread_pool.resize(n)
+
+    def in_reactor_thread(self) -> bool:
+        """True when called from the thread that runs (or last iterated) this reactor."""
+        return self._thread_id == threading.get_ident()
+
     def _check_thread(self) -> None:
         if self._thread_id is not None and self._thread_id != threading.get_ident():
             self._wrong_thread("this method")
@@ -513,6 +545,9 @@ class Reactor(Endpoints):
             return
         if self._running:
             raise RuntimeError("close() cannot be called while the reactor runs; call stop()")
+        if self._thread_pool is not None:
+            # run() stopped it already ("before shutdown"); iterate()-driven reactors did not.
+            self._thread_pool.stop(timeout=self.shutdown_timeout)
         for port in list(self._ports):
             self._call(port.stop_listening, ())
         for conn in list(self._connections):

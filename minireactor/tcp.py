@@ -286,9 +286,9 @@ class TCPTransport:
         if not self._buffer:
             self._reactor.call_soon(self._connection_lost, None)
 
-    def abort(self) -> None:
-        """Close now, dropping anything still buffered."""
-        self._force_close(None)
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Close now, dropping anything still buffered; `connection_lost` receives `exc`."""
+        self._force_close(exc)
 
     def is_closing(self) -> bool:
         return self._closing

@@ -33,6 +33,7 @@ from typing import Any
 
 from .defer import Deferred, maybe_deferred
 from .errors import WrongThreadError
+from .reactor import describe
 
 __all__ = ["ThreadPool", "blocking_call_from_thread", "defer_to_thread"]
 
@@ -126,7 +127,11 @@ class ThreadPool:
     def _work(self) -> None:
         """A worker's life: take a job, run it, report, repeat until told to exit."""
         while (job := self._queue.get()) is not None:
+            start = time.perf_counter()
             ok, result = _run(job.func, job.args)
+            tracer = self._reactor.tracer
+            if tracer is not None:  # the tracer draws each job in this worker's lane
+                tracer.add("thread", describe(job.func), start, time.perf_counter())
             with self._lock:
                 # Idle before reporting: whoever hears the result may submit
                 # the next job at once, and should find this worker free.

@@ -297,11 +297,11 @@ class TLSTransport:
         self._flush()
         self._tcp.close()
 
-    def abort(self) -> None:
-        """Close the TCP connection now, without close_notify."""
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Close the TCP connection now, without close_notify; `connection_lost` gets `exc`."""
         self._closing = True
         if self._tcp is not None:
-            self._tcp.abort()
+            self._tcp.abort(exc)
 
     def is_closing(self) -> bool:
         return self._closing

@@ -112,3 +112,17 @@ def test_a_whole_script_traced_through_the_environment(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(script)], check=True, env=env, timeout=30)
     events = json.loads(out.read_text())["traceEvents"]
     assert any(e.get("cat") == "timer" for e in events)
+
+
+def test_thread_pool_jobs_are_drawn_in_their_workers_lanes(reactor: Reactor) -> None:
+    from minireactor.threads import defer_to_thread
+
+    with minireactor.trace.record(reactor) as trace:
+        results: list[int] = []
+        d = defer_to_thread(reactor, sum, range(1000))
+        d.add_callback(results.append)
+        spin(reactor, lambda: bool(results))
+    jobs = trace.of_kind("thread")
+    assert results == [499500]
+    assert len(jobs) == 1 and jobs[0].name == "sum"
+    assert jobs[0].thread != threading.current_thread().name  # a worker's lane
