@@ -8,7 +8,6 @@ places (down to one byte at a time) and fuzz tests with random garbage.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import struct
 from typing import Any
@@ -26,7 +25,6 @@ from minireactor.protocols.basic import (
     LineReceiver,
     NetstringReceiver,
 )
-from minireactor.tcp import TCPTransport
 from minireactor.testing import StringTransport
 
 
@@ -354,14 +352,7 @@ def test_line_receiver_over_tcp(reactor: Reactor) -> None:
     assert bytes(client.protocols[0].received) == b"echo: one\r\necho: two\r\n"
 
 
-_ABORT_TAKES_REASON = bool(inspect.signature(TCPTransport.abort).parameters.keys() - {"self"})
-
-
 @pytest.mark.timeout(30)
-@pytest.mark.xfail(
-    not _ABORT_TAKES_REASON,
-    reason="needs TCPTransport.abort(exc=None) to pass the reason to connection_lost",
-)
 def test_too_long_line_over_tcp_reaches_connection_lost(reactor: Reactor) -> None:
     factory, (host, port) = line_server(reactor)
     client = RecordingClientFactory(lambda: Collector(b"x" * 500 + b"\r\n"))

@@ -20,15 +20,10 @@ pytestmark = pytest.mark.timeout(30)
 
 @pytest.fixture
 def r(reactor: Reactor) -> Iterator[Reactor]:
-    """The `reactor` fixture, with a small pool attached if the Reactor has none built in."""
-    if not hasattr(type(reactor), "thread_pool"):
-        reactor.thread_pool = ThreadPool(reactor, max_workers=4)  # type: ignore[attr-defined]
-    if not hasattr(type(reactor), "in_reactor_thread"):
-        reactor.in_reactor_thread = (  # type: ignore[attr-defined]
-            lambda: reactor._thread_id == threading.get_ident()
-        )
+    """The `reactor` fixture with a small pool; checks no worker outlives the test."""
+    reactor.suggest_thread_pool_size(4)
     yield reactor
-    pool: ThreadPool = reactor.thread_pool  # type: ignore[attr-defined]
+    pool: ThreadPool = reactor.thread_pool
     pool.stop(timeout=5)
     assert pool.size == 0, "worker threads outlived the test"
 
@@ -141,7 +136,7 @@ def test_pool_registers_a_before_shutdown_trigger() -> None:
 
 def test_blocking_call_from_thread_waits_for_a_deferred_in_the_reactor(r: Reactor) -> None:
     def in_reactor(x: int) -> Deferred[Any]:
-        assert r.in_reactor_thread()  # type: ignore[attr-defined]
+        assert r.in_reactor_thread()
         return defer_later(r, 0.01, lambda: x + 1)
 
     def worker() -> tuple[int, str]:
@@ -233,15 +228,8 @@ async def _settle(r: Reactor) -> None:
     await defer_later(r, 0.1, lambda: None)
 
 
-needs_reactor_hooks = pytest.mark.skipif(
-    not hasattr(Reactor, "call_in_thread"),
-    reason="Reactor.call_in_thread / suggest_thread_pool_size not merged into reactor.py yet",
-)
-
-
-@needs_reactor_hooks
 def test_reactor_call_in_thread_uses_its_bounded_pool(reactor: Reactor) -> None:
-    reactor.suggest_thread_pool_size(1)  # type: ignore[attr-defined]
+    reactor.suggest_thread_pool_size(1)
     ran_in: list[str] = []
     done = threading.Event()
 
@@ -251,18 +239,17 @@ def test_reactor_call_in_thread_uses_its_bounded_pool(reactor: Reactor) -> None:
             done.set()
 
     for name in "abc":
-        reactor.call_in_thread(job, name)  # type: ignore[attr-defined]
+        reactor.call_in_thread(job, name)
     assert done.wait(10)
     assert len(set(ran_in)) == 1 and ran_in[0].startswith("minireactor-worker")
-    assert reactor.thread_pool.size == 1  # type: ignore[attr-defined]
+    assert reactor.thread_pool.size == 1
 
 
-@needs_reactor_hooks
 def test_closing_an_iterated_reactor_stops_its_pool(backend: str) -> None:
     reactor = Reactor(backend=backend)
     box = outcome(defer_to_thread(reactor, lambda: "ok"))
     spin(reactor, lambda: bool(box))
-    pool = reactor.thread_pool  # type: ignore[attr-defined]
+    pool = reactor.thread_pool
     assert pool.size == 1
     reactor.close()
     assert pool.size == 0
