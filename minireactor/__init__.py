@@ -16,11 +16,19 @@ Start here::
     print("echo server on", port.address)
     reactor.run()                            # until reactor.stop()
 
+`minireactor.run(main)` is the one-liner: it makes a reactor, runs
+`main(reactor)` (a function or an `async def`) to completion, and returns
+its result.
+
 Reading order: `protocol.py` (what you write), `reactor.py` (the loop),
-`timers.py`, `backends/` (select, poll, epoll, kqueue, threaded), `tcp.py`.
+`timers.py`, `backends/` (select, poll, epoll, kqueue, threaded, asyncio),
+`tcp.py`, `listener.py`, `connector.py`, then `defer.py` and the other
+transports (`unix.py`, `udp.py`, `tls.py`, `process.py`, `stdio.py`).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from .backends import available_backends
 from .errors import (
@@ -38,9 +46,35 @@ from .protocol import BaseProtocol, ClientFactory, Factory, Protocol
 from .reactor import Reactor
 from .timers import DelayedCall
 
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers
+    from .defer import Deferred, ensure_deferred, run
+    from .process import ProcessProtocol
+    from .stdio import StandardIO
+    from .udp import DatagramProtocol
+
 __version__ = "0.1.0"
 
-__all__ = [
+# Imported on first use: these pull in asyncio, subprocess or ssl, which a
+# plain reactor does not need.
+_LAZY = {
+    "run": "defer",
+    "Deferred": "defer",
+    "ensure_deferred": "defer",
+    "DatagramProtocol": "udp",
+    "ProcessProtocol": "process",
+    "StandardIO": "stdio",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'minireactor' has no attribute {name!r}")
+
+
+__all__ = [  # noqa: RUF022 (the lazy names follow the eager ones)
     "AddressInUseError",
     "BackendError",
     "BaseProtocol",
@@ -57,4 +91,10 @@ __all__ = [
     "ReactorNotRestartable",
     "WrongThreadError",
     "available_backends",
+    "DatagramProtocol",
+    "Deferred",
+    "ProcessProtocol",
+    "StandardIO",
+    "ensure_deferred",
+    "run",
 ]
