@@ -47,3 +47,7 @@ class ConnectTimeoutError(MiniReactorError, TimeoutError):
 
 class ConnectionLimitError(MiniReactorError, ConnectionError):
     """A connection was cut off because it broke a configured limit (buffer, line length)."""
+
+
+class IdleTimeoutError(MiniReactorError, TimeoutError):
+    """A connection was closed because the peer went quiet, or too slow, for too long."""

@@ -89,7 +89,7 @@ class TCPTransport:
         self._eof_received = False
         self._reading_paused = False
         self._writing_paused = False  # we told the protocol pause_writing()
-        self._extra: dict[str, Any] = {"socket": sock}
+        self._extra: dict[str, Any] = {"socket": sock, "reactor": reactor}
         try:
             self._extra["peername"] = sock.getpeername()
             self._extra["sockname"] = sock.getsockname()
@@ -334,7 +334,7 @@ class TCPTransport:
     # -- information --------------------------------------------------------
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
-        """'peername', 'sockname' or 'socket'; `default` for anything else."""
+        """'peername', 'sockname', 'socket' or 'reactor'; `default` for anything else."""
         return self._extra.get(name, default)
 
     def get_protocol(self) -> Any:

@@ -384,3 +384,109 @@ def test_line_receiver_runs_on_asyncio() -> None:
         return replies
 
     assert asyncio.run(main()) == [b"cba\r\n", b"fed\r\n"]
+
+
+# -- timeouts (the slowloris defence) -------------------------------------------
+
+
+class Lines(LineReceiver):
+    idle_timeout = 10.0
+    line_timeout = 2.0
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def line_received(self, line: bytes) -> None:
+        self.lines.append(line)
+
+
+def timed(proto: LineReceiver) -> tuple[StringTransport, Any]:
+    from minireactor.testing import Clock as TestClock
+
+    clock = TestClock()
+    proto.clock = clock
+    transport = StringTransport()
+    transport.connect(proto)
+    return transport, clock
+
+
+def test_idle_timeout_closes_a_quiet_connection_with_a_reason() -> None:
+    from minireactor.errors import IdleTimeoutError
+
+    proto = Lines()
+    transport, clock = timed(proto)
+    clock.advance(6)
+    transport.receive(b"hello\r\n")  # activity moves the deadline
+    clock.advance(6)
+    assert not transport.closing
+    clock.advance(5)
+    assert transport.aborted and isinstance(transport.abort_reason, IdleTimeoutError)
+    assert "idle_timeout" in str(transport.abort_reason)
+    assert proto.lines == [b"hello"]
+
+
+def test_line_timeout_cuts_off_a_trickling_line_but_not_quick_ones() -> None:
+    from minireactor.errors import IdleTimeoutError
+
+    proto = Lines()
+    transport, clock = timed(proto)
+    for _ in range(5):  # complete lines, each quickly: never timed out
+        transport.receive(b"quick")
+        clock.advance(1)
+        transport.receive(b"\r\n")
+        clock.advance(1)
+    assert not transport.closing and len(proto.lines) == 5
+    for byte in b"slowloris":  # one byte a second, never a delimiter
+        if transport.closing:
+            break
+        transport.receive(bytes([byte]))
+        clock.advance(1)
+    assert isinstance(transport.abort_reason, IdleTimeoutError)
+    assert "line_timeout" in str(transport.abort_reason)
+
+
+def test_timeouts_stop_with_the_connection() -> None:
+    proto = Lines()
+    transport, clock = timed(proto)
+    transport.receive(b"partial")
+    transport.lose_connection()
+    clock.advance(100)
+    assert not transport.aborted and clock.get_delayed_calls() == []
+
+
+@pytest.mark.timeout(60)
+def test_slow_line_clients_are_cut_off_on_a_real_reactor(reactor: Reactor) -> None:
+    """Slowloris against a LineReceiver: trickling clients go, a normal one is served."""
+    import socket as socket_module
+
+    from minireactor import Factory
+
+    class Echo(LineReceiver):
+        line_timeout = 1.0
+
+        def line_received(self, line: bytes) -> None:
+            self.send_line(line)
+
+    port = reactor.listen_tcp(0, Factory.for_protocol(Echo))
+    slow = [socket_module.create_connection(port.address) for _ in range(50)]
+    for s in slow:
+        s.setblocking(False)
+        s.send(b"x")
+    normal = RecordingClientFactory(lambda: Collector(b"hi\r\n"))
+    reactor.connect_tcp(*port.address, normal)
+    spin(reactor, lambda: bool(normal.protocols) and normal.protocols[0].received == b"hi\r\n")
+
+    def all_cut() -> bool:
+        for s in slow:
+            try:
+                if s.recv(10) != b"":
+                    return False
+            except BlockingIOError:
+                return False
+            except OSError:
+                pass
+        return True
+
+    spin(reactor, all_cut, 10)
+    for s in slow:
+        s.close()

@@ -26,7 +26,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ConnectionLimitError, MiniReactorError
+from ..errors import ConnectionLimitError, IdleTimeoutError, MiniReactorError
 from ..protocol import Protocol
 
 __all__ = ["FramingError", "Int32StringReceiver", "LineReceiver", "NetstringReceiver"]
@@ -63,11 +63,25 @@ class LineReceiver(Protocol):
     Attributes:
         delimiter: what ends a line (b"\\r\\n"; set b"\\n" for Unix tools).
         MAX_LENGTH: the longest line accepted, without its delimiter.
+        idle_timeout: close the connection after this many seconds without
+            any data from the peer (None: never).
+        line_timeout: close it when a line that has begun is not finished
+            within this many seconds (None: never). This is the defence
+            against slowloris: a client that keeps a connection busy by
+            sending one byte a second.
+        clock: what the timeouts are measured with (anything with
+            `call_later` and `seconds`); by default the transport's reactor.
     """
 
     delimiter: bytes = b"\r\n"
     MAX_LENGTH: int = 16384
+    idle_timeout: float | None = None
+    line_timeout: float | None = None
+    clock: Any = None
     transport: Any = None
+    _last_data = 0.0
+    _idle_timer: Any = None
+    _line_timer: Any = None
     # Created on first data, so that subclasses need not call our __init__.
     _buffer: bytearray | None = None
     _busy = False  # True while data_received is on the stack
@@ -76,8 +90,40 @@ class LineReceiver(Protocol):
     _closed = False  # we closed the connection: ignore whatever else arrives
 
     def connection_made(self, transport: Any) -> None:
-        """Keep the transport, for `send_line`."""
+        """Keep the transport, for `send_line`, and start the idle timeout."""
         self.transport = transport
+        if self.clock is None and (self.idle_timeout or self.line_timeout):
+            self.clock = transport.get_extra_info("reactor")
+        if self.idle_timeout and self.clock is not None:
+            self._last_data = self.clock.seconds()
+            self._idle_timer = self.clock.call_later(self.idle_timeout, self._idle_check)
+
+    def _idle_check(self) -> None:
+        # Rather than moving the timer on every chunk, we note when data last
+        # came and, when the timer fires early, re-arm it for the rest.
+        assert self.idle_timeout is not None
+        quiet = self.clock.seconds() - self._last_data
+        if quiet < self.idle_timeout:
+            self._idle_timer = self.clock.call_later(self.idle_timeout - quiet, self._idle_check)
+        else:
+            self._timed_out(f"no data for {self.idle_timeout} s (idle_timeout)")
+
+    def _timed_out(self, why: str) -> None:
+        if self._stopped():
+            return
+        self._closed = True
+        self._cancel_timers()
+        _close_with(self.transport, IdleTimeoutError(f"{why}; closing the connection"))
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._idle_timer, self._line_timer):
+            if timer is not None and timer.active():
+                timer.cancel()
+        self._idle_timer = self._line_timer = None
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        """Stops the timeouts; call super() if you override it."""
+        self._cancel_timers()
 
     def line_received(self, line: bytes) -> None:
         """Called with each complete line, without its delimiter. Override this."""
@@ -141,6 +187,25 @@ class LineReceiver(Protocol):
             self._process(self._buffer)
         finally:
             self._busy = False
+        if self.clock is not None:
+            self._last_data = self.clock.seconds()
+            if self.line_timeout:
+                self._watch_line(len(data))
+
+    def _watch_line(self, arrived: int) -> None:
+        """Time the line in progress: from its first byte until it is complete."""
+        assert self._buffer is not None and self.line_timeout is not None
+        partial = bool(self._buffer) and not self._raw and not self._stopped()
+        finished_one = arrived > len(self._buffer)  # some bytes became lines
+        if self._line_timer is not None and (finished_one or not partial):
+            self._line_timer.cancel()
+            self._line_timer = None
+        if partial and self._line_timer is None:
+            self._line_timer = self.clock.call_later(
+                self.line_timeout,
+                self._timed_out,
+                f"a line took longer than {self.line_timeout} s to arrive (line_timeout)",
+            )
 
     def _stopped(self) -> bool:
         return self._closed or (self.transport is not None and self.transport.is_closing())
