@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 
 __all__ = ["PLUGINS", "build_parser", "main"]
 
-PLUGINS = ("minireactor.grader.cli",)
+PLUGINS = ("minireactor.grader.cli", "minireactor.trace_cli", "minireactor.demo.cli")
 """Modules that add subcommands with `add_subcommands(subparsers)` (if installed)."""
 
 

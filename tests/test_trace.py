@@ -126,3 +126,44 @@ def test_thread_pool_jobs_are_drawn_in_their_workers_lanes(reactor: Reactor) -> 
     assert results == [499500]
     assert len(jobs) == 1 and jobs[0].name == "sum"
     assert jobs[0].thread != threading.current_thread().name  # a worker's lane
+
+
+def test_minireactor_trace_command_records_a_script(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from minireactor import Reactor\nr = Reactor()\nr.call_later(0.01, r.stop)\nr.run()\n"
+    )
+    out = tmp_path / "t.json"
+    png = tmp_path / "t.png"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "minireactor.cli",
+            "trace",
+            "-o",
+            str(out),
+            "--plot",
+            str(png),
+            "--",
+            sys.executable,
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "events written to" in proc.stderr
+    assert json.loads(out.read_text())["traceEvents"]
+    assert png.stat().st_size > 1000
+
+
+def test_minireactor_trace_without_a_command_is_a_clear_error() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "minireactor.cli", "trace", "-o", "x.json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "give a command after --" in proc.stderr
