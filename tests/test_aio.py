@@ -261,3 +261,43 @@ def test_close_drops_pending_callbacks_instead_of_running_them() -> None:
     loop.call_soon(ran.append, "should not run")
     loop.close()
     assert ran == []
+
+
+def test_tiny_sleeps_do_not_spin_the_loop() -> None:
+    """CPython's test_timeout_rounding, minus its selector-specific error message."""
+    loop = minireactor.aio.new_event_loop()
+    passes = 0
+    original = loop._run_once
+
+    def counting() -> None:
+        nonlocal passes
+        passes += 1
+        original()
+
+    loop._run_once = counting  # type: ignore[method-assign]
+
+    async def wait() -> None:
+        for delay in (1e-2, 1e-4, 1e-6, 1e-8, 1e-10):
+            await asyncio.sleep(delay)
+
+    try:
+        loop.run_until_complete(wait())
+    finally:
+        loop.close()
+    assert passes <= 20  # 12 is ideal: CPython tolerates a few more
+
+
+def test_closing_loops_leaks_no_descriptors() -> None:
+    """What CPython's test_internal_fds checks on selector loops, done with /proc."""
+    from conftest import open_fds
+
+    def make_and_close() -> None:
+        loop = minireactor.aio.new_event_loop()
+        loop.run_until_complete(asyncio.sleep(0))
+        loop.close()
+
+    make_and_close()  # warm up lazily opened descriptors
+    before = open_fds()
+    for _ in range(20):
+        make_and_close()
+    assert open_fds() == before
