@@ -156,6 +156,8 @@ class HTTPServerProtocol(Protocol):
         )
         self._date_header = date_header
         self._server_line = f"Server: {server_header}\r\n" if server_header else ""
+        self._head_end_bytes = b""  # see _head_end
+        self._head_end_second = -1
         self._parser = RequestParser(
             max_head_bytes=limits.max_head_bytes, max_body_bytes=limits.max_body_bytes
         )
@@ -282,7 +284,8 @@ class HTTPServerProtocol(Protocol):
             return  # the connection is gone
         request._responder = None
         self._current = None
-        connection = response.headers.get("connection")
+        fields = response._headers  # None: the handler set no header (no object built)
+        connection = None if fields is None else fields._map.get("connection")
         keep_alive = request.keep_alive and (
             connection is None or "close" not in connection.lower()
         )
@@ -300,8 +303,9 @@ class HTTPServerProtocol(Protocol):
     def _write_response(self, request: Request, response: Response, keep_alive: bool) -> None:
         status = response.status
         body = response.body
+        fields = response._headers  # None: the handler set no header (no object built)
         lines = [f"HTTP/1.1 {status} {response.reason}\r\n"]
-        for name, value in response.headers._pairs:
+        for name, value in fields._pairs if fields is not None else ():
             key = name.lower()
             if key != "content-length" and key != "connection" and key != "transfer-encoding":
                 lines.append(f"{name}: {value}\r\n")
@@ -309,24 +313,37 @@ class HTTPServerProtocol(Protocol):
                 lines.append(f"{name}: {value}\r\n")  # HEAD may state the GET body's size
         # 1xx, 204 and 304 responses never carry a body (RFC 9112 section 6.3).
         has_body = status >= 200 and status != 204 and status != 304
-        if has_body and not (request.method == "HEAD" and "content-length" in response.headers):
+        head_length = request.method == "HEAD" and fields is not None and "content-length" in fields
+        if has_body and not head_length:
             lines.append(f"Content-Length: {len(body)}\r\n")
         if not keep_alive:
             lines.append("Connection: close\r\n")
         elif request.version == "HTTP/1.0":
             lines.append("Connection: keep-alive\r\n")
-        if self._date_header:
-            lines.append(f"Date: {_http_date(int(time.time()))}\r\n")
-        if self._server_line:
-            lines.append(self._server_line)
-        lines.append("\r\n")
-        head = encode_head(lines)
+        head = encode_head(lines) + self._head_end()
         if not has_body or request.method == "HEAD" or not body:
             self.transport.write(head)
         elif len(body) < _COPY_BODY_LIMIT:
             self.transport.write(head + body)
         else:
             self.transport.writelines([head, body])
+
+    def _head_end(self) -> bytes:
+        """The Date and Server lines and the empty line that end every head, encoded.
+
+        They change once a second at most, so they are built and checked
+        once a second, not per response (two f-strings and two lines less to
+        check per response in benchmarks/http_path.py).
+        """
+        second = int(time.time()) if self._date_header else 0
+        if second != self._head_end_second:
+            lines = [f"Date: {_http_date(second)}\r\n"] if self._date_header else []
+            if self._server_line:
+                lines.append(self._server_line)
+            lines.append("\r\n")
+            self._head_end_bytes = encode_head(lines)  # may raise, as it would per response
+            self._head_end_second = second
+        return self._head_end_bytes
 
     def _send_error(self, status: int, message: str) -> None:
         """Answer with an error status and close: the stream can't be trusted now."""
