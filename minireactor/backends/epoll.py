@@ -29,54 +29,31 @@ from __future__ import annotations
 import select
 from typing import Any
 
-from .base import READ, WRITE, Backend
-
-_TROUBLE = select.EPOLLHUP | select.EPOLLERR
+from .poll import PollBackend
 
 
-class EpollBackend(Backend):
-    """Readiness by epoll(7): interest list in the kernel, O(ready) waits."""
+class EpollBackend(PollBackend):
+    """Readiness by epoll(7): interest list in the kernel, O(ready) waits.
+
+    Registering, modifying and the dispatch loop are poll's (poll.py): only
+    the kernel object, the timeout's unit and the trouble flags differ.
+    """
 
     name = "epoll"
-
-    def __init__(self) -> None:
-        self._epoll = select.epoll()
-        self._handlers: dict[int, Any] = {}
-        super().__init__()
+    TROUBLE = select.EPOLLHUP | select.EPOLLERR
 
     @classmethod
     def is_available(cls) -> bool:
         return hasattr(select, "epoll")
 
-    def register(self, fd: int, events: int, handler: Any) -> None:
-        if fd in self._handlers:
-            raise KeyError(f"descriptor {fd} is already registered")
-        self._epoll.register(fd, events)  # READ/WRITE equal EPOLLIN/EPOLLOUT
-        self._handlers[fd] = handler
+    def _new_poller(self) -> Any:
+        return select.epoll()
 
-    def modify(self, fd: int, events: int) -> None:
-        self._epoll.modify(fd, events)
-
-    def unregister(self, fd: int) -> None:
-        del self._handlers[fd]
-        self._epoll.unregister(fd)
-
-    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
-        # epoll_wait counts in milliseconds (Python converts, rounding up);
-        # -1 means "wait forever".
-        ready = []
-        handlers = self._handlers
-        for fd, flags in self._epoll.poll(-1 if timeout is None else timeout):
-            handler = handlers[fd]
-            if handler is self._waker:
-                self._waker.drain()
-                continue
-            events = flags & (READ | WRITE)
-            if flags & _TROUBLE:
-                events = READ | WRITE
-            ready.append((handler, events))
-        return ready
+    def _wait(self, timeout: float | None) -> list[tuple[int, int]]:
+        # epoll_wait counts in milliseconds too, but Python's wrapper takes
+        # seconds (rounding up); -1 means "wait forever".
+        return self._poller.poll(-1 if timeout is None else timeout)  # type: ignore[no-any-return]
 
     def close(self) -> None:
         super().close()
-        self._epoll.close()
+        self._poller.close()

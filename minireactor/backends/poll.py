@@ -18,20 +18,25 @@ Read next: `epoll.py`, which makes the wait O(ready fds).
 from __future__ import annotations
 
 import select
-from typing import Any
+from typing import Any, ClassVar
 
 from .base import READ, WRITE, Backend
 
-_TROUBLE = select.POLLHUP | select.POLLERR | select.POLLNVAL
-
 
 class PollBackend(Backend):
-    """Readiness by poll(2): no descriptor limit, still O(n) per wait."""
+    """Readiness by poll(2): no descriptor limit, still O(n) per wait.
+
+    `EpollBackend` (epoll.py) inherits everything here: the two differ only
+    in the kernel object (`_new_poller`), how a timeout is passed (`_wait`)
+    and which flags mean trouble (`TROUBLE`).
+    """
 
     name = "poll"
+    TROUBLE: ClassVar[int] = select.POLLHUP | select.POLLERR | select.POLLNVAL
+    """Flags always reported, wanted or not: we report them as readable and writable."""
 
     def __init__(self) -> None:
-        self._poller = select.poll()
+        self._poller = self._new_poller()
         self._handlers: dict[int, Any] = {}
         super().__init__()
 
@@ -39,11 +44,20 @@ class PollBackend(Backend):
     def is_available(cls) -> bool:
         return hasattr(select, "poll")
 
+    def _new_poller(self) -> Any:
+        return select.poll()
+
+    def _wait(self, timeout: float | None) -> list[tuple[int, int]]:
+        # poll(2) counts in milliseconds; round up so a timer due in 0.3 ms
+        # is not polled with 0 ms in a busy loop.
+        ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
+        return self._poller.poll(ms)  # type: ignore[no-any-return]
+
     def register(self, fd: int, events: int, handler: Any) -> None:
         if fd in self._handlers:
             raise KeyError(f"descriptor {fd} is already registered")
+        self._poller.register(fd, events)  # READ/WRITE equal POLLIN/POLLOUT (EPOLLIN/EPOLLOUT)
         self._handlers[fd] = handler
-        self._poller.register(fd, events)  # READ/WRITE equal POLLIN/POLLOUT
 
     def modify(self, fd: int, events: int) -> None:
         self._poller.modify(fd, events)
@@ -53,18 +67,16 @@ class PollBackend(Backend):
         self._poller.unregister(fd)
 
     def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
-        # poll(2) counts in milliseconds; round up so a timer due in 0.3 ms
-        # is not polled with 0 ms in a busy loop.
-        ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
         ready = []
         handlers = self._handlers
-        for fd, flags in self._poller.poll(ms):
+        trouble = self.TROUBLE
+        for fd, flags in self._wait(timeout):
             handler = handlers[fd]
             if handler is self._waker:
                 self._waker.drain()
                 continue
             events = flags & (READ | WRITE)
-            if flags & _TROUBLE:
+            if flags & trouble:
                 events = READ | WRITE
             ready.append((handler, events))
         return ready
