@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import asyncio
 
-from . import backends
-from .backends.asyncio_hosted import AsyncioHostedBackend
 from .backends.asyncio_hosted import start as _start
 from .errors import BackendError
 from .reactor import Reactor
@@ -47,13 +45,6 @@ def start(*, shutdown_timeout: float = 5.0) -> Reactor:
             "running: call it in a notebook cell or a coroutine. In a plain script, use "
             "Reactor().run() (or minireactor.run(main)) instead"
         ) from None
-    _register_backend()
     reactor = Reactor(backend="asyncio", shutdown_timeout=shutdown_timeout)
     _start(reactor)
     return reactor
-
-
-def _register_backend() -> None:
-    """Make `Reactor(backend="asyncio")` work (the registry does not list it yet)."""
-    if AsyncioHostedBackend not in backends._ALL:
-        backends._ALL.append(AsyncioHostedBackend)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from .backends import READ, WRITE, Backend, create_backend
 from .endpoints import Endpoints
-from .errors import ReactorAlreadyRunning, ReactorNotRestartable, WrongThreadError
+from .errors import BackendError, ReactorAlreadyRunning, ReactorNotRestartable, WrongThreadError
 from .listener import ReserveDescriptor
 from .timers import DelayedCall, TimerQueue
 from .trace import Trace, _TracingBackend, trace_from_environment
@@ -180,6 +180,59 @@ class Reactor(Endpoints):
         self._check_thread()
         self._stopping = True
 
+    def start(self) -> None:
+        """Start a reactor that another loop drives, and return at once.
+
+        For hosted backends such as "asyncio" (Jupyter's running loop, see
+        `minireactor.jupyter`), where the host loop waits for events and runs
+        our passes. `stop()` later shuts it down on the host's next turn.
+
+        Raises:
+            BackendError: this backend waits by itself: call `run()` instead.
+        """
+        if self._running:
+            raise ReactorAlreadyRunning("this reactor is already running")
+        self._require_open("start")
+        drive = getattr(self._raw_backend, "drive", None)
+        if drive is None:
+            raise BackendError(
+                f"start() is for hosted backends such as 'asyncio'; the {self.backend_name!r} "
+                f"backend waits by itself: call run() instead"
+            )
+        self._running = True
+        self._thread_id = threading.get_ident()
+        self._fire_startup()
+        drive(self)
+
+    def shutdown(self) -> None:
+        """Shut down a reactor begun with `start()`, after `stop()` (run() does this itself)."""
+        try:
+            self._shutdown()
+        finally:
+            self._running = False
+            self.close()
+
+    @property
+    def stopping(self) -> bool:
+        """True once `stop()` has been called."""
+        return self._stopping
+
+    def next_timeout(self) -> float | None:
+        """How long the loop may sleep: 0.0 with work ready, until the next timer, or None."""
+        if self._ready or self._stopping:
+            return 0.0
+        due = self._timers.next_time()
+        return None if due is None else max(0.0, due - time.monotonic())
+
+    def release_thread(self) -> None:
+        """Forget which thread drives an idle reactor (an asyncio loop may move threads)."""
+        if not self._running and self._thread_id == threading.get_ident():
+            self._thread_id = None
+
+    def discard_pending(self) -> None:
+        """Drop queued `call_soon` callbacks without running them (asyncio's close())."""
+        self._ready.clear()
+
     def iterate(self, timeout: float = 0.0) -> None:
         """Run one pass of the loop, waiting at most `timeout` seconds.
 
@@ -196,15 +249,12 @@ class Reactor(Endpoints):
         """One pass: wait for I/O (not past the next timer), then run callbacks."""
         # 1. How long may we sleep? Not at all if work is ready; otherwise
         #    until the next timer is due (None: until an I/O event).
-        if self._ready or self._stopping:
-            timeout: float | None = 0.0
-        else:
-            due = self._timers.next_time()
-            timeout = None if due is None else max(0.0, due - time.monotonic())
-            if max_wait is not None and (timeout is None or timeout > max_wait):
-                timeout = max_wait
-        # 2. Wait for I/O.
+        timeout = self.next_timeout()
+        if max_wait is not None and (timeout is None or timeout > max_wait):
+            timeout = max_wait
+        # 2. Wait for I/O. Timers due by the end of the wait run in this pass.
         events = self._backend.poll(timeout)
+        now = time.monotonic()
         self._wake_pending = False  # later call_from_thread() calls must wake us again
         # 3. Run what was ready before now (call_soon, call_from_thread), then
         #    the callbacks of ready descriptors, then the timers that are due:
@@ -216,7 +266,6 @@ class Reactor(Endpoints):
             self._call(func, args)
         self._dispatch(events)
         if self._timers:
-            now = time.monotonic()
             for call in self._timers.pop_due(now):
                 self._call(call.func, call.args, "timer", now - call.time)
 

@@ -61,9 +61,8 @@ class ReadyHandle(asyncio.Handle):
 class ReactorTimerHandle(ReadyHandle, asyncio.TimerHandle):
     """A `TimerHandle` backed by a reactor `DelayedCall` (set in `_delayed`)."""
 
-    __slots__ = ("_delayed", "_pass")
+    __slots__ = ("_delayed",)
     _delayed: Any
-    _pass: int  # the loop pass during which it was scheduled
     _scheduled: bool
 
 

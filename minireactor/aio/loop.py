@@ -30,7 +30,6 @@ import asyncio
 import socket
 import ssl
 import sys
-import threading
 import warnings
 import weakref
 from asyncio import constants, sslproto
@@ -107,7 +106,6 @@ class MiniReactorEventLoop(SocketLoop):
         self._transports: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
         self._listeners: dict[int, Listener] = {}
         self._signals = SignalHandlers(self)
-        self._pass = 0  # counts reactor passes (see _timer_due)
 
     @property
     def reactor(self) -> Reactor:
@@ -123,11 +121,10 @@ class MiniReactorEventLoop(SocketLoop):
             super().run_forever()
         finally:
             # The loop may next run in another thread (asyncio allows it).
-            _release_thread(self._reactor)
+            self._reactor.release_thread()
 
     def _run_once(self) -> None:
         """One turn of the reactor: asyncio's run_forever calls this until stop()."""
-        self._pass += 1
         self._reactor.iterate(0.0 if self._stopping else MAX_WAIT)
 
     def _process_events(self, event_list: Any) -> None:
@@ -146,7 +143,7 @@ class MiniReactorEventLoop(SocketLoop):
         self._readers.clear()
         self._writers.clear()
         if self._owns_reactor:
-            _discard_pending(self._reactor)  # asyncio drops unrun callbacks on close
+            self._reactor.discard_pending()  # asyncio drops unrun callbacks on close
             self._reactor.close()
 
     # -- scheduling -----------------------------------------------------------
@@ -184,24 +181,13 @@ class MiniReactorEventLoop(SocketLoop):
         timer = ReactorTimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
-        timer._pass = self._pass
-        timer._delayed = self._reactor.call_at(when, self._timer_due, timer)
+        # The reactor collects due timers right after its wait, before it runs
+        # any callback, as asyncio does: a timer made during a pass
+        # (call_later(0, f)) waits for the next one, behind the callbacks
+        # queued with it.
+        timer._delayed = self._reactor.call_at(when, timer._run)
         timer._scheduled = True
         return timer
-
-    def _timer_due(self, timer: ReactorTimerHandle) -> None:
-        """The reactor says `timer` is due: run it now, or on the next pass.
-
-        asyncio collects due timers once per iteration, before it runs any
-        callback; a timer created during an iteration (`call_later(0, f)`)
-        therefore waits for the next one, behind the callbacks queued with it.
-        The reactor checks its timers after the callbacks, so we send such a
-        timer through the ready queue to keep asyncio's order.
-        """
-        if timer._pass == self._pass:
-            self._reactor.call_soon(timer._run)
-        else:
-            timer._run()
 
     def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
         delayed = getattr(handle, "_delayed", None)
@@ -391,20 +377,3 @@ class MiniReactorEventLoop(SocketLoop):
     @property
     def _signal_handlers(self) -> dict[int, ReadyHandle]:
         return self._signals.handlers
-
-
-# -- reactor internals this loop needs (see docs/asyncio-conformance.md) -------
-
-
-def _release_thread(reactor: Reactor) -> None:
-    """Let the reactor be iterated from another thread next time.
-
-    Needs a public hook on Reactor; until then, the one attribute it reads.
-    """
-    if reactor._thread_id == threading.get_ident():
-        reactor._thread_id = None
-
-
-def _discard_pending(reactor: Reactor) -> None:
-    """Drop the ready queue without running it (asyncio's close() semantics)."""
-    reactor._ready.clear()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 from ..errors import BackendError
+from .asyncio_hosted import AsyncioHostedBackend
 from .base import READ, WRITE, Backend
 from .epoll import EpollBackend
 from .kqueue import KqueueBackend
@@ -21,13 +22,15 @@ from .poll import PollBackend
 from .select import SelectBackend
 from .threaded import ThreadedBackend
 
-# Best first: the O(ready) kernels, then poll, select, and the thread emulation.
+# Best first: the O(ready) kernels, then poll, select, the thread emulation, and
+# the one hosted on a running asyncio loop (never chosen by "auto" in a plain script).
 _ALL: list[type[Backend]] = [
     EpollBackend,
     KqueueBackend,
     PollBackend,
     SelectBackend,
     ThreadedBackend,
+    AsyncioHostedBackend,  # available only while an asyncio loop runs in this thread
 ]
 
 __all__ = ["READ", "WRITE", "Backend", "available_backends", "backend_class", "create_backend"]

@@ -29,8 +29,8 @@ Read next: `../jupyter.py`, the one-liner for notebooks.
 
 from __future__ import annotations
 
-import asyncio
 import selectors
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,8 @@ from ..errors import BackendError
 from .base import READ, WRITE, Backend
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ..reactor import Reactor
 
 
@@ -55,6 +57,8 @@ class AsyncioHostedBackend(Backend):
 
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         if loop is None:
+            import asyncio  # here, not at the top: a plain reactor never needs it
+
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
@@ -73,6 +77,9 @@ class AsyncioHostedBackend(Backend):
     @classmethod
     def is_available(cls) -> bool:
         """True while an asyncio loop runs in this thread (there is something to host on)."""
+        asyncio = sys.modules.get("asyncio")
+        if asyncio is None:
+            return False  # not even imported, so certainly not running
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -219,45 +226,21 @@ class AsyncioDriver:
         self.schedule_pass()
 
 
-# -- the reactor hooks the hosted mode needs -------------------------------------
-#
-# Reactor.start(), Reactor.next_timeout(), Reactor.stopping, Reactor.shutdown() and a
-# "work added" notice are proposed to the reactor's owner. Until they exist, these
-# functions do the same through the reactor's internals; each uses the public hook
-# as soon as the Reactor class has it.
+# -- driving the reactor's lifecycle from the host loop ----------------------------
 
 
 def start(reactor: Reactor) -> None:
     """Start `reactor` without blocking and let its asyncio backend drive it."""
-    hook = getattr(type(reactor), "start", None)
-    if hook is not None:
-        hook(reactor)
-        return
-    backend = getattr(reactor, "_raw_backend", reactor._backend)  # unwrapped from any tracer
-    if not isinstance(backend, AsyncioHostedBackend):
-        raise BackendError(
-            f"only a reactor on the 'asyncio' backend can be started without run(); this one "
-            f"uses {reactor.backend_name!r}: call reactor.run() instead"
-        )
-    reactor._running = True
-    reactor._thread_id = threading.get_ident()
-    reactor._fire_startup()
-    backend.drive(reactor)
+    reactor.start()
 
 
 def next_timeout(reactor: Reactor) -> float | None:
     """0.0 when callbacks are ready, the delay to the next timer, or None (I/O only)."""
-    hook = getattr(reactor, "next_timeout", None)
-    if hook is not None:
-        return hook()  # type: ignore[no-any-return]
-    if reactor._ready:
-        return 0.0
-    due = reactor._timers.next_time()
-    return None if due is None else max(0.0, due - reactor.seconds())
+    return reactor.next_timeout()
 
 
 def reactor_stopping(reactor: Reactor) -> bool:
-    return bool(getattr(reactor, "stopping", reactor._stopping))
+    return reactor.stopping
 
 
 def reactor_closed(reactor: Reactor) -> bool:
@@ -266,15 +249,7 @@ def reactor_closed(reactor: Reactor) -> bool:
 
 def finish_shutdown(reactor: Reactor) -> None:
     """After stop(): shutdown triggers, ports and connections closed, reactor closed."""
-    hook = getattr(reactor, "shutdown", None)
-    if hook is not None:
-        hook()
-        return
-    try:
-        reactor._shutdown()
-    finally:
-        reactor._running = False
-        reactor.close()
+    reactor.shutdown()
 
 
 def _notify_on_new_work(reactor: Reactor, driver: AsyncioDriver) -> None:

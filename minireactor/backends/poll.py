@@ -17,6 +17,7 @@ Read next: `epoll.py`, which makes the wait O(ready fds).
 
 from __future__ import annotations
 
+import contextlib
 import select
 from typing import Any, ClassVar
 
@@ -64,7 +65,10 @@ class PollBackend(Backend):
 
     def unregister(self, fd: int) -> None:
         del self._handlers[fd]
-        self._poller.unregister(fd)
+        # epoll raises OSError when the descriptor was closed before it was
+        # unregistered; closing it already removed it from the interest list.
+        with contextlib.suppress(OSError):
+            self._poller.unregister(fd)
 
     def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
         ready = []
