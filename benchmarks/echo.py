@@ -424,7 +424,7 @@ def write_report(
         f"server CPU {cfg['server_cpu']}, client CPU {cfg['client_cpu']}"
     )
     print()
-    short = "aio" if args.baseline == BASELINE else args.baseline
+    short = "aio" if args.baseline == BASELINE else "base"
     print(
         report.format_table(summaries, title, args.baseline, short=short, group_title=group_title)
     )

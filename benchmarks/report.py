@@ -104,7 +104,7 @@ def header(short: str = "aio") -> str:
     """The column titles; `short` names the baseline in the ratio columns ("vs aio")."""
     vs = f"vs {short}"
     return (
-        f"{'server':<22}{'req/s [min-max]':>24}{vs:>8}"
+        f"{'server':<26}{'req/s [min-max]':>24}{vs:>8}"
         f"{'CPU us/req [min-max]':>24}{vs:>8}{'user us/req':>20}{vs:>8}"
         f"{'p50 us':>9}{'p99 us':>9}{'srv%':>6}{'cli%':>6}{'oth%':>6}{'stl%':>6}{'err':>5}"
     )
@@ -115,10 +115,12 @@ HEADER = header()
 
 def format_row(name: str, entry: dict[str, Any]) -> str:
     """One line of the table for one server."""
+    if entry["runs_ok"] == 0 and not entry["errors_seen"]:
+        return f"{name:<26}  not run"
     if entry["runs_ok"] == 0:
-        return f"{name:<22}  all {entry['runs_failed']} runs failed: {entry['errors_seen'][0]}"
+        return f"{name:<26}  all {entry['runs_failed']} runs failed: {entry['errors_seen'][0]}"
     return (
-        f"{name:<22}{_cell(entry['req_per_s']):>24}{_ratio(entry, 'req_per_s'):>8}"
+        f"{name:<26}{_cell(entry['req_per_s']):>24}{_ratio(entry, 'req_per_s'):>8}"
         f"{_cell(entry['server_total_us']):>24}{_ratio(entry, 'server_total_us'):>8}"
         f"{_cell(entry['server_user_us']):>20}{_ratio(entry, 'server_user_us'):>8}"
         f"{_num(entry['p50_us']['median']):>9}{_num(entry['p99_us']['median']):>9}"

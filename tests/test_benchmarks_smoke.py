@@ -138,3 +138,55 @@ def test_timers_benchmark_runs(tmp_path: Path) -> None:
         assert set(summary[workload]) == {"asyncio", "minireactor"}
         assert summary[workload]["asyncio"]["ratio_cpu_s"] == pytest.approx(1.0)
         assert 0 < summary[workload]["minireactor"]["wall_s"]["median"] < 10
+
+
+@needs_linux
+@needs_gcc
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_whole_suite_runs_quickly_and_writes_every_section(tmp_path: Path) -> None:
+    # `python -m benchmarks --quick`: every section (echo, streams, http,
+    # timers, idle, wakeups) for a fraction of a second each, about 10 s.
+    command = [sys.executable, "-m", "benchmarks", "--quick", "--out", str(tmp_path)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=110)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    suite = json.loads((tmp_path / "suite.json").read_text())
+    assert set(suite["sections"]) == {"echo", "streams", "http", "timers", "idle", "wakeups"}
+    assert all(s["exit_status"] == 0 for s in suite["sections"].values())
+
+    http_doc = json.loads((tmp_path / "http.json").read_text())
+    for run in http_doc["runs"]:  # the C client checked every status and body
+        assert "error" not in run, run
+        assert run["requests"] > 0 and run["errors"] == 0
+    idle_doc = json.loads((tmp_path / "idle.json").read_text())
+    assert {run["idle"] for run in idle_doc["runs"]} == {0, 100}
+    assert all(run["errors"] == 0 for run in idle_doc["runs"] if "error" not in run)
+    assert idle_doc["retained"]["epoll"]["0"] == pytest.approx(1.0)
+    wake_doc = json.loads((tmp_path / "wakeups.json").read_text())
+    assert wake_doc["summary"]["pingpong"]["asyncio"]["ratio_per_s"] == pytest.approx(1.0)
+    assert wake_doc["summary"]["flood"]["minireactor-epoll"]["per_s"]["median"] > 0
+    streams = json.loads((tmp_path / "streams.json").read_text())["summary"]["1024"]
+    assert streams["asyncio-streams"]["ratio_req_per_s"] == pytest.approx(1.0)
+
+    pytest.importorskip("matplotlib")
+    from benchmarks import plots
+
+    figures = plots.suite_figures(tmp_path)
+    assert set(figures) == set(suite["sections"])
+    assert all(figure.axes for figure in figures.values())
+
+
+def test_select_past_fd_setsize_is_a_gap_with_the_reason() -> None:
+    from benchmarks.idle import gap_reason
+
+    reason = gap_reason("select", 5000, 10)
+    assert reason is not None and "FD_SETSIZE" in reason
+    assert gap_reason("select", 0, 10) is None
+    assert gap_reason("epoll", 5000, 10) is None or "RLIMIT_NOFILE" in gap_reason("epoll", 5000, 10)
+
+
+def test_http_server_path_benchmark_answers_every_request() -> None:
+    from benchmarks.http_path import BROWSER_REQUEST, REQUEST, run_once
+
+    assert 0 < run_once(200, REQUEST) < 0.01  # seconds per request: anything sane
+    assert 0 < run_once(50, BROWSER_REQUEST) < 0.01

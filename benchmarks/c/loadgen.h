@@ -1,6 +1,6 @@
 /*
  * loadgen.h - what the C load clients share: a clock, a latency histogram,
- * percentiles, and idle connections.
+ * percentiles, the server's address.
  *
  * Included by echo_client.c and http_client.c (each is one translation unit,
  * so the functions here are static).  Latencies go into a log-linear
@@ -71,36 +71,6 @@ static struct sockaddr_in server_addr(const char *prog, const char *host, int po
         exit(2);
     }
     return addr;
-}
-
-/*
- * Open `count` connections that never send anything and are never read:
- * the idle crowd of the idle-connection benchmark.  They are opened before
- * the active ones, so the server numbers them first (which is what pushes
- * the active descriptors past select's FD_SETSIZE).  SO_LINGER 0 makes
- * their close at exit a reset, so thousands of them leave no TIME_WAIT
- * behind to exhaust local ports over repeated runs.  Returns how many
- * opened; the caller reports a shortfall as an error.
- */
-static inline int open_idle(const char *prog, const char *host, int port, int count) {
-    struct sockaddr_in addr = server_addr(prog, host, port);
-    struct linger reset = {.l_onoff = 1, .l_linger = 0};
-    int opened = 0;
-    for (int i = 0; i < count; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (fd < 0) {
-            perror("idle socket (raise the descriptor limit: ulimit -n)");
-            break;
-        }
-        if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-            perror("idle connect");
-            close(fd);
-            break;
-        }
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-        opened++;
-    }
-    return opened;
 }
 
 #endif

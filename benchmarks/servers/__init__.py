@@ -50,6 +50,15 @@ def _missing(module: str, extra: str) -> str | None:
     return None
 
 
+def _aio_missing() -> str | None:
+    """Why minireactor.aio cannot run here, or None."""
+    try:
+        import minireactor.aio  # noqa: F401
+    except ImportError as exc:
+        return f"minireactor.aio cannot be imported ({exc})"
+    return None
+
+
 def _minireactor_servers() -> list[ServerSpec]:
     """One server per minireactor backend available on this machine."""
     try:
@@ -90,6 +99,24 @@ def catalog() -> list[ServerSpec]:
             _python_server("asyncio_echo", "--backend", "uvloop", "--style", "protocol"),
             "uvloop, Protocol API",
             _missing("uvloop", "peers"),
+        ),
+        ServerSpec(
+            "uvloop-streams",
+            _python_server("asyncio_echo", "--backend", "uvloop", "--style", "streams"),
+            "uvloop, streams API",
+            _missing("uvloop", "peers"),
+        ),
+        ServerSpec(
+            "minireactor.aio-protocol",
+            _python_server("asyncio_echo", "--backend", "minireactor.aio", "--style", "protocol"),
+            "asyncio on minireactor (minireactor.aio), Protocol API",
+            _aio_missing(),
+        ),
+        ServerSpec(
+            "minireactor.aio-streams",
+            _python_server("asyncio_echo", "--backend", "minireactor.aio", "--style", "streams"),
+            "asyncio on minireactor (minireactor.aio), streams API",
+            _aio_missing(),
         ),
         ServerSpec(
             "twisted-epoll",

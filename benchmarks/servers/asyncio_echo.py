@@ -3,9 +3,11 @@
     python -m benchmarks.servers.asyncio_echo --backend asyncio --style protocol
     python -m benchmarks.servers.asyncio_echo --backend asyncio --style streams
     python -m benchmarks.servers.asyncio_echo --backend uvloop  --style protocol
+    python -m benchmarks.servers.asyncio_echo --backend minireactor.aio --style streams
 
-`--backend` picks the loop (the standard library's, or uvloop's when it is
-installed); `--style` picks the API. The Protocol version is the same code
+`--backend` picks the loop (the standard library's, uvloop's when it is
+installed, or minireactor.aio's: asyncio running on a minireactor reactor);
+`--style` picks the API. The Protocol version is the same code
 minireactor runs (asyncio's method names); the streams version pays for a
 coroutine, a future and a `drain()` per message. Neither needs flow control
 here: the closed-loop client never has more than one message in flight per
@@ -60,7 +62,11 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def loop_factory(backend: str) -> Callable[[], asyncio.AbstractEventLoop]:
-    """The event-loop constructor for `backend` ("asyncio" or "uvloop")."""
+    """The event-loop constructor for `backend` ("asyncio", "uvloop" or "minireactor.aio")."""
+    if backend == "minireactor.aio":
+        import minireactor.aio
+
+        return minireactor.aio.new_event_loop
     if backend == "uvloop":
         import uvloop  # optional peer: imported only when asked for
 
@@ -71,7 +77,9 @@ def loop_factory(backend: str) -> Callable[[], asyncio.AbstractEventLoop]:
 
 def main() -> None:
     """Entry point: parse the options and serve."""
-    parser = make_parser("Echo server on an asyncio event loop.", ["asyncio", "uvloop"])
+    parser = make_parser(
+        "Echo server on an asyncio event loop.", ["asyncio", "uvloop", "minireactor.aio"]
+    )
     parser.add_argument("--style", choices=["protocol", "streams"], default="protocol")
     args = parser.parse_args()
     with asyncio.Runner(loop_factory=loop_factory(args.backend)) as runner:
