@@ -7,6 +7,7 @@ instant); the last ones use real loopback sockets on every backend.
 from __future__ import annotations
 
 import socket
+
 import pytest
 from conftest import spin
 
@@ -50,7 +51,9 @@ def test_join_welcomes_with_a_guest_name_and_tells_the_others(room: ChatRoom) ->
     room.backend_name = "epoll"
     _, a = join(room)
     welcome = lines(a)
-    assert welcome[0] == "* welcome to the minireactor chat on the epoll backend. You are guest1; 1 here."
+    assert welcome[0] == (
+        "* welcome to the minireactor chat on the epoll backend. You are guest1; 1 here."
+    )
     assert "/nick NAME" in welcome[1]
     _, b = join(room)
     assert "You are guest2; 2 here." in lines(b)[0]
@@ -95,7 +98,9 @@ def test_nick_rules_are_explained(room: ChatRoom, bad: str) -> None:
     lines(a)
     a.receive(f"/nick {bad}\n".encode())
     (reply,) = lines(a)
-    assert "is not a nickname: use 1-16 letters, digits, '_' or '-', starting with a letter" in reply
+    assert reply.endswith(
+        "is not a nickname: use 1-16 letters, digits, '_' or '-', starting with a letter"
+    )
 
 
 def test_a_taken_nick_is_refused_whatever_its_case(room: ChatRoom) -> None:
@@ -271,6 +276,27 @@ def test_token_bucket_refills_at_its_rate_and_zero_means_unlimited() -> None:
     assert check_nick("a-b_9") == "a-b_9"
 
 
+def test_a_big_read_is_handled_a_slice_at_a_time() -> None:
+    clock = Clock()
+    room = ChatRoom(ChatLimits(rate=0))
+    transport = StringTransport()
+    flooder = ChatProtocol(room, call_soon=clock.call_soon)
+    transport.connect(flooder)
+    _, other = join(room)
+    lines(other)
+    data = b"".join(b"line %05d\n" % i for i in range(3000))  # 33 KB: five slices
+    transport.receive(data)
+    first = lines(other)
+    assert 0 < len(first) < 1000  # one slice handled now...
+    assert not transport.reading  # ...and no more reading until the rest is done
+    transport.receive_eof()  # the peer is done sending: we still owe it the rest
+    assert not transport.closing
+    clock.advance(0)  # later passes of the loop
+    rest = lines(other)
+    assert first + rest == [f"<guest1> line {i:05d}" for i in range(3000)]
+    assert transport.closing  # and now the connection closes
+
+
 # -- real sockets, every backend ------------------------------------------------------
 
 
@@ -325,6 +351,25 @@ def test_chat_over_loopback(reactor: Reactor) -> None:
 
 
 @pytest.mark.timeout(20)
+def test_a_flood_over_loopback_arrives_whole(reactor: Reactor) -> None:
+    room = ChatRoom(ChatLimits(rate=0))
+    port = reactor.listen_tcp(0, chat_factory(room, reactor))
+    sender, receiver = Peer(port.address), Peer(port.address)
+    try:
+        receiver.wait_for(reactor, "You are guest2")
+        payload = b"".join(b"flood %05d\n" % i for i in range(5000))  # 60 KB
+        sender.sock.setblocking(True)
+        sender.sock.sendall(payload)
+        sender.sock.shutdown(socket.SHUT_WR)
+        receiver.wait_for(reactor, "<guest1> flood 04999\r\n")
+        assert receiver.received.count(b"<guest1> flood") == 5000
+        receiver.wait_for(reactor, "* guest1 left")
+    finally:
+        sender.close()
+        receiver.close()
+
+
+@pytest.mark.timeout(20)
 def test_quit_over_loopback_closes_the_socket(reactor: Reactor) -> None:
     room = ChatRoom()
     port = reactor.listen_tcp(0, chat_factory(room))
@@ -336,4 +381,3 @@ def test_quit_over_loopback_closes_the_socket(reactor: Reactor) -> None:
         spin(reactor, lambda: (peer.pump(), peer.eof)[1] and len(room) == 0, timeout=5)
     finally:
         peer.close()
-

@@ -69,6 +69,7 @@ def ev(kind: str, start: float, end: float) -> Event:
 
 def test_timeline_spreads_events_over_buckets() -> None:
     timeline = Timeline(width=0.5, span=10.0)
+    timeline.start_recording(0.0)
     events = [
         ev("wait", 0.0, 0.75),
         ev("callback", 0.75, 1.0),
@@ -76,11 +77,11 @@ def test_timeline_spreads_events_over_buckets() -> None:
         ev("read", 1.3, 1.3),
     ]
     finished = timeline.absorb(events, now=2.6)
-    assert [(b.index, b.busy, b.wait, b.callbacks) for b in finished] == [
-        (0, 0.0, 0.5, 0),
-        (1, 0.25, 0.25, 1),
-        (2, 0.25, 0.0, 1),
-        (3, 0.0, 0.0, 0),
+    assert [(b.index, b.busy, b.wait, b.callbacks, b.recorded) for b in finished] == [
+        (0, 0.0, 0.5, 0, 0.5),
+        (1, 0.25, 0.25, 1, 0.5),
+        (2, 0.25, 0.0, 1, 0.5),
+        (3, 0.0, 0.0, 0, 0.5),
     ]
     assert timeline.recent()[1] == [1, 0.5, 0.5, 1]
     # An event that arrives for a bucket already shown is dropped, not double-shown.
@@ -89,6 +90,23 @@ def test_timeline_spreads_events_over_buckets() -> None:
     timeline.absorb([], now=100.0)
     assert len(timeline.done) == 20
     assert timeline.done[-1].index == 198
+
+
+def test_timeline_shares_count_only_the_time_it_was_recording() -> None:
+    timeline = Timeline(width=1.0, span=10.0)
+    timeline.start_recording(1.5)  # half of bucket 1 happened before the tracer was on
+    timeline.absorb([ev("callback", 1.5, 2.0)], now=3.0)
+    timeline.stop_recording(3.0)
+    timeline.start_recording(5.0)  # a restart: bucket 3 and 4 were not recorded at all
+    timeline.absorb([ev("wait", 5.0, 6.0)], now=7.5)
+    rows = timeline.recent()
+    assert rows == [
+        [1, 1.0, 0.0, 1],
+        [2, 0.0, 0.0, 0],
+        [3, 0.0, 0.0, 0],
+        [4, 0.0, 0.0, 0],
+        [5, 0.0, 1.0, 0],
+    ]
 
 
 def test_drain_takes_the_events_out_of_the_trace() -> None:
@@ -211,19 +229,39 @@ def test_events_stream_stats_and_chat(dashboard: Dashboard) -> None:
         chat.sendall(b"hello from nc\n")
         assert request(dashboard, "POST", "/say", {"nick": "bob", "text": "hi"})[0] == 200
 
+        def chats() -> list[str]:
+            batches = [data for event, data in viewer.frames() if event == "chat"]
+            return [line["text"] for batch in batches for line in batch["lines"]]
+
         def counted() -> bool:
             viewer.pump()
             stats = [data for event, data in viewer.frames() if event == "stats"]
-            return stats[-1]["connections"] == 1 and stats[-1]["messages_per_s"] > 0
+            last = stats[-1]
+            return last["connections"] == 1 and last["messages_per_s"] > 0 and len(chats()) == 3
 
         spin(dashboard.reactor, counted)
-        chats = [data["text"] for event, data in viewer.frames() if event == "chat"]
-        assert chats == ["* guest1 joined", "<guest1> hello from nc", "<bob@web> hi"]
+        assert chats() == ["* guest1 joined", "<guest1> hello from nc", "<bob@web> hi"]
         assert dashboard.snapshot()["viewers"] == 1
     finally:
         chat.close()
         viewer.close()
     spin(dashboard.reactor, lambda: not dashboard.streams)  # a viewer that left is forgotten
+
+
+@pytest.mark.timeout(20)
+def test_a_flood_of_chat_reaches_the_page_in_small_batches(dashboard: Dashboard) -> None:
+    viewer = Browser(dashboard.reactor, dashboard.http_address)
+    try:
+        viewer.sock.sendall(b"GET /events HTTP/1.1\r\nHost: test\r\n\r\n")
+        viewer.wait_for(b"event: hello")
+        for i in range(100):
+            dashboard.room.say(None, "bot", f"line {i}")
+        viewer.wait_for(b"event: chat")
+        (batch,) = [data for event, data in viewer.frames() if event == "chat"]
+    finally:
+        viewer.close()
+    assert [line["text"] for line in batch["lines"]] == [f"<bot> line {i}" for i in range(80, 100)]
+    assert batch["skipped"] == 80
 
 
 @pytest.mark.timeout(20)

@@ -49,6 +49,8 @@ __all__ = [
 
 NICK_RULE = "1-16 letters, digits, '_' or '-', starting with a letter"
 _NICK = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,15}\Z")
+SLICE = 2 * 1024
+"""Bytes of one peer's input handled per pass of the loop (see `ChatProtocol.data_received`)."""
 HELP = "commands: /nick NAME (rename), /who (who is here), /quit (leave), /help"
 
 
@@ -313,13 +315,21 @@ class ChatProtocol(LineReceiver):
     While the peer does not read (its window is full, `pause_writing`), lines
     for it are skipped and counted instead of piling up in our memory; when it
     reads again it is told how many it missed.
+
+    Args:
+        room: the room this connection joins.
+        call_soon: the reactor's `call_soon`; with it, a big read is handled
+            a slice at a time so that one sender cannot monopolise the loop.
     """
 
     delimiter = b"\n"
 
-    def __init__(self, room: ChatRoom) -> None:
+    def __init__(self, room: ChatRoom, call_soon: Callable[..., Any] | None = None) -> None:
         self.room = room
         self.nick = ""
+        self._call_soon = call_soon
+        self._backlog = bytearray()  # bytes read but not yet handled (see data_received)
+        self._eof = False
         self.MAX_LENGTH = room.limits.max_line + 1  # room for telnet's "\r" before "\n"
         self._bucket = room.new_bucket()
         self._flooding = False  # told "slow down" and still over the limit
@@ -365,14 +375,53 @@ class ChatProtocol(LineReceiver):
         )
         self.transport.close()
 
+    def data_received(self, data: bytes) -> None:
+        """Handle at most `SLICE` bytes now; the rest on later passes of the loop.
+
+        Discussion: one read can return 256 KiB, some 10,000 lines, and each
+        line is written to every member. Handled at once, that could take
+        the loop seconds, and nobody else would be served meanwhile. So we
+        handle a slice, stop reading from this peer, and let the loop run
+        everyone else before the next slice. While we are not reading, TCP
+        makes the sender wait: a flood slows down the flooder, not the room.
+        """
+        if self._call_soon is None:
+            super().data_received(data)
+            return
+        was_waiting = bool(self._backlog)
+        self._backlog += data
+        if not was_waiting:
+            self._next_slice()
+
+    def _next_slice(self) -> None:
+        chunk = bytes(self._backlog[:SLICE])
+        del self._backlog[:SLICE]
+        super().data_received(chunk)
+        if self.transport is None or self.transport.is_closing():
+            self._backlog.clear()
+        elif self._backlog:
+            self.transport.pause_reading()
+            assert self._call_soon is not None
+            self._call_soon(self._next_slice)
+        elif self._eof:
+            self.transport.close()  # the peer finished sending; we finished reading
+        elif not self.transport.is_reading():
+            self.transport.resume_reading()
+
+    def eof_received(self) -> bool | None:
+        """The peer will send no more: close, once the lines it sent are handled."""
+        self._eof = True
+        return True if self._backlog else None
+
     def line_received(self, line: bytes) -> None:
         line = line.removesuffix(b"\r")
         if len(line) > self.room.limits.max_line:
             self.line_length_exceeded(line)
             return
-        text = clean_text(line.decode("utf-8", "replace"))
-        if not text:
+        if not line.strip():
             return
+        # Flood control comes before the (slower) decoding: a dropped line
+        # should cost next to nothing.
         if not self._bucket.take():
             self.room.dropped += 1
             if not self._flooding:
@@ -380,6 +429,9 @@ class ChatProtocol(LineReceiver):
                 self.tell(f"* {self.room.flood_message()}")
             return
         self._flooding = False
+        text = clean_text(line.decode("utf-8", "replace"))
+        if not text:
+            return
         if text.startswith("/") and not text.startswith("//"):
             self._command(text)
         else:
@@ -408,6 +460,11 @@ class ChatProtocol(LineReceiver):
             self.tell(f"* unknown command {name}; {HELP}")
 
 
-def chat_factory(room: ChatRoom) -> Factory[ChatProtocol]:
-    """A factory for `reactor.listen_tcp` whose connections all join `room`."""
-    return Factory.for_protocol(ChatProtocol, room)
+def chat_factory(room: ChatRoom, reactor: Any = None) -> Factory[ChatProtocol]:
+    """A factory for `reactor.listen_tcp` whose connections all join `room`.
+
+    With `reactor`, each connection's input is handled a slice at a time
+    (see `ChatProtocol.data_received`); pass it when serving for real.
+    """
+    call_soon = None if reactor is None else reactor.call_soon
+    return Factory.for_protocol(ChatProtocol, room, call_soon)

@@ -95,7 +95,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         "--rate",
         type=float,
         default=defaults.rate,
-        help=f"lines per second per person; 0: no flood control (default {defaults.rate:g})",
+        help=f"lines per second per person (default {defaults.rate:g}); 0 turns flood "
+        "control off, and then a few fast senders delay everyone by seconds: a lesson to "
+        "show on purpose",
     )
     parser.add_argument(
         "--burst",
@@ -127,7 +129,7 @@ def run_chat(args: argparse.Namespace) -> int:
     room = ChatRoom(_limits(args))
     room.backend_name = reactor.backend_name
     try:
-        port = reactor.listen_tcp(args.port, chat_factory(room), args.host)
+        port = reactor.listen_tcp(args.port, chat_factory(room, reactor), args.host)
     except (MiniReactorError, OSError) as exc:
         reactor.close()
         print(f"minireactor demo chat: {exc}", file=sys.stderr)

@@ -6,7 +6,8 @@ and on another a small web application:
 * ``GET /``        the page (`static/dashboard.html`: plain HTML and JS,
   no build step and nothing fetched from the internet);
 * ``GET /events``  a Server-Sent Events stream (`sse.py`): a "hello" event
-  with the history, then "stats" twice a second and "chat" for every line;
+  with the history, then "stats" twice a second and "chat" with new lines
+  (batched: a flooded chat must not flood the browser too);
 * ``GET /stats``   the same numbers once, as JSON;
 * ``POST /say``    a chat line from the page, JSON ``{"nick", "text"}``;
 * ``POST /restart`` JSON ``{"backend", "token"}``: restart on another
@@ -30,6 +31,7 @@ import json
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -39,6 +41,7 @@ from ..backends import available_backends
 from ..protocol import Factory
 from ..protocols.http import Request, Response, ServerLimits
 from ..reactor import Reactor
+from ..timers import DelayedCall
 from ..trace import Trace
 from .chat import ChatError, ChatEvent, ChatLimits, ChatRoom, FloodError, chat_factory
 from .meters import LagProbe, RateMeter, Timeline, drain
@@ -47,6 +50,10 @@ from .sse import EventStream, StreamingHTTPProtocol, format_event
 __all__ = ["Dashboard", "DashboardConfig", "DashboardServer", "load_page"]
 
 _JSON = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+CHAT_BATCH = 20
+"""The most chat lines sent to the page at once (the newest; the rest are counted)."""
+CHAT_FLUSH_DELAY = 0.1
+"""Seconds chat lines wait to be sent to the page together."""
 _ROUTES = {"/": "GET", "/stats": "GET", "/events": "GET", "/say": "POST", "/restart": "POST"}
 
 
@@ -113,6 +120,9 @@ class Dashboard:
         self._rate = RateMeter()
         self._page = load_page()
         self._probe: LagProbe | None = None
+        self._chat_batch: deque[ChatEvent] = deque(maxlen=CHAT_BATCH)
+        self._chat_skipped = 0
+        self._chat_flush: DelayedCall | None = None
         self.chat_address: tuple[str, int] = ("", 0)
         self.http_address: tuple[str, int] = ("", 0)
 
@@ -124,7 +134,7 @@ class Dashboard:
         """
         reactor, config = self.reactor, self.config
         self.room.backend_name = reactor.backend_name
-        chat = reactor.listen_tcp(config.chat_port, chat_factory(self.room), config.host)
+        chat = reactor.listen_tcp(config.chat_port, chat_factory(self.room, reactor), config.host)
         web = Factory.for_protocol(
             StreamingHTTPProtocol,
             self.handle,
@@ -136,6 +146,7 @@ class Dashboard:
         self.chat_address, self.http_address = chat.address, http.address
         if self.trace is not None:
             reactor.set_tracer(self.trace)
+            self.timeline.start_recording(time.perf_counter())
         self._probe = LagProbe(reactor)
         self.room.add_listener(self._on_chat)
         reactor.add_system_event_trigger("before", "shutdown", self._stop)
@@ -146,6 +157,9 @@ class Dashboard:
         if self._probe is not None:
             self._probe.stop()
         self.reactor.set_tracer(None)
+        if self.trace is not None:
+            self.timeline.absorb(drain(self.trace), time.perf_counter())
+            self.timeline.stop_recording(time.perf_counter())
 
     # -- the web application ---------------------------------------------------------
 
@@ -218,6 +232,7 @@ class Dashboard:
         self.room.notice(
             f"* the server is restarting on the {backend} backend; please reconnect in a second"
         )
+        self._flush_chat()
         self._broadcast(format_event("restart", json.dumps({"backend": backend})))
         self.reactor.stop()
 
@@ -234,7 +249,23 @@ class Dashboard:
         stream.send("hello", json.dumps({"stats": self.snapshot(full=True), "chat": history}))
 
     def _on_chat(self, event: ChatEvent) -> None:
-        self._broadcast(format_event("chat", json.dumps(dataclasses.asdict(event))))
+        # A class hammering the chat sends thousands of lines a second; no
+        # one reads that, and a browser adding each to the page would freeze.
+        # So lines are sent in batches, at most CHAT_BATCH of them each time.
+        if len(self._chat_batch) == CHAT_BATCH:
+            self._chat_skipped += 1
+        self._chat_batch.append(event)
+        if self._chat_flush is None:
+            self._chat_flush = self.reactor.call_later(CHAT_FLUSH_DELAY, self._flush_chat)
+
+    def _flush_chat(self) -> None:
+        self._chat_flush = None
+        if self._chat_batch:
+            lines = [dataclasses.asdict(event) for event in self._chat_batch]
+            data = json.dumps({"lines": lines, "skipped": self._chat_skipped})
+            self._chat_batch.clear()
+            self._chat_skipped = 0
+            self._broadcast(format_event("chat", data))
 
     def _broadcast(self, frame: bytes) -> None:
         for stream in list(self.streams):
@@ -246,7 +277,7 @@ class Dashboard:
         new: list[list[float]] = []
         if self.trace is not None:
             finished = self.timeline.absorb(drain(self.trace), time.perf_counter())
-            new = [bucket.as_list(self.timeline.width) for bucket in finished]
+            new = [bucket.as_list() for bucket in finished]
         stats = self.snapshot()
         stats["timeline"] = new
         self._broadcast(format_event("stats", json.dumps(stats)))
@@ -255,7 +286,8 @@ class Dashboard:
     def snapshot(self, full: bool = False) -> dict[str, Any]:
         """The numbers the page shows; with `full`, the whole timeline too."""
         recent = list(self.timeline.done)[-10:]
-        busy = sum(b.busy for b in recent) / (len(recent) * self.timeline.width) if recent else 0
+        recorded = sum(b.recorded for b in recent)
+        busy = sum(b.busy for b in recent) / recorded if recorded else 0.0
         return {
             "backend": self.reactor.backend_name,
             "backends": available_backends(),

@@ -102,19 +102,25 @@ class Bucket:
         busy: seconds spent running callbacks and timers.
         wait: seconds spent waiting in the backend for I/O.
         callbacks: how many callbacks (and timers) started in the slice.
+        recorded: seconds of the slice during which the tracer was on. The
+            shares are of this time, so a slice in which the server was
+            starting or restarting is not drawn as if the loop were idle.
     """
 
     index: int
     busy: float = 0.0
     wait: float = 0.0
     callbacks: int = 0
+    recorded: float = 0.0
 
-    def as_list(self, width: float) -> list[float]:
-        """[index, busy share, wait share, callbacks]: compact for JSON."""
+    def as_list(self) -> list[float]:
+        """[index, busy share, wait share, callbacks]: compact for JSON (shares 0 if unrecorded)."""
+        if self.recorded <= 0:
+            return [self.index, 0.0, 0.0, 0]
         return [
             self.index,
-            round(self.busy / width, 3),
-            round(self.wait / width, 3),
+            round(min(1.0, self.busy / self.recorded), 3),
+            round(min(1.0, self.wait / self.recorded), 3),
             self.callbacks,
         ]
 
@@ -143,6 +149,17 @@ class Timeline:
         self.width = width
         self._open: dict[int, Bucket] = {}
         self.done: deque[Bucket] = deque(maxlen=math.ceil(span / width))
+        self._recording_since: float | None = None
+
+    def start_recording(self, now: float) -> None:
+        """The tracer was switched on at `now`: time from here on is accounted for."""
+        self._recording_since = now
+
+    def stop_recording(self, now: float) -> None:
+        """The tracer was switched off at `now` (the reactor is stopping)."""
+        if self._recording_since is not None:
+            self._spread(self._recording_since, now, "recorded")
+            self._recording_since = None
 
     def absorb(self, events: Iterable[Event], now: float) -> list[Bucket]:
         """Add `events`, then return the buckets that finished (oldest first).
@@ -160,6 +177,9 @@ class Timeline:
             elif event.kind in ("callback", "timer"):
                 self._spread(max(event.start, earliest), event.end, "busy")
                 self._bucket(int(event.start // self.width)).callbacks += 1
+        if self._recording_since is not None:
+            self._spread(max(self._recording_since, earliest), now, "recorded")
+            self._recording_since = now
         first = self.done[-1].index + 1 if self.done else min(self._open, default=limit)
         finished = []
         for index in range(max(first, limit - maxlen), limit):
@@ -172,7 +192,7 @@ class Timeline:
 
     def recent(self) -> list[list[float]]:
         """The finished buckets, oldest first, as `Bucket.as_list` rows."""
-        return [bucket.as_list(self.width) for bucket in self.done]
+        return [bucket.as_list() for bucket in self.done]
 
     def _bucket(self, index: int) -> Bucket:
         bucket = self._open.get(index)
@@ -181,15 +201,12 @@ class Timeline:
         return bucket
 
     def _spread(self, start: float, end: float, field: str) -> None:
-        """Add the interval [start, end) to every bucket it overlaps."""
+        """Add the interval [start, end) to `field` of every bucket it overlaps."""
         width = self.width
         index = int(start // width)
         while start < end:
             stop = max(start, min(end, (index + 1) * width))  # max(): float rounding
             bucket = self._bucket(index)
-            if field == "wait":
-                bucket.wait += stop - start
-            else:
-                bucket.busy += stop - start
+            setattr(bucket, field, getattr(bucket, field) + stop - start)
             start = stop
             index += 1
