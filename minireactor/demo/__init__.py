@@ -6,7 +6,8 @@ Start one with `minireactor demo chat --port 8000` (students join with
 hammer it, and lets the instructor restart it on another backend).
 `python -m minireactor.demo chat|dashboard ...` does the same.
 
-Reading order: `chat.py` (a line protocol, limits and flood control),
+Reading order: `room.py` (the room, its limits and flood control),
+`chat.py` (the line protocol students speak),
 `sse.py` (Server-Sent Events on minireactor's HTTP server), `meters.py`
 (loop lag, rates, the downsampled timeline), `dashboard.py` (the web
 application and the restart loop), `static/dashboard.html` (the page),
