@@ -333,8 +333,10 @@ class _Fetch:
             self._cancel_timer()
             self.result.callback(outcome)
         else:
-            self._abandon(self.result)
+            # Fire first: abandoning may report the connection's end, which
+            # must then find the result already called.
             self.result.errback(outcome)
+            self._abandon(self.result)
 
     def _abandon(self, _: Deferred[Response]) -> None:
         """Stop the work: the request failed, timed out or was cancelled."""
