@@ -28,10 +28,10 @@ T = TypeVar("T")
 
 
 def progress(items: Sequence[T], desc: str, enabled: bool = True) -> Iterator[T]:
-    """Iterate with a tqdm bar on stderr when tqdm is installed (and `enabled`)."""
+    """Iterate with a tqdm bar (a widget in notebooks, text on stderr) when tqdm is installed."""
     if enabled:
         try:
-            from tqdm import tqdm  # type: ignore[import-untyped,unused-ignore]
+            from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
         except ImportError:
             pass  # no tqdm: plain iteration, the table still follows
         else:

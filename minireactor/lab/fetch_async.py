@@ -26,9 +26,10 @@ Read next: `crawl.py`.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -121,7 +122,7 @@ def run_asyncio(
             outcome = (None, b"", classify(exc))
         return _result(url, start, outcome, worker, cpu, keep)
 
-    return asyncio.run(_workers(urls, concurrency, fetch))
+    return _run_coroutine(lambda: _workers(urls, concurrency, fetch))
 
 
 def run_aiohttp(
@@ -145,7 +146,7 @@ def run_aiohttp(
 
             return await _workers(urls, concurrency, fetch)
 
-    return asyncio.run(main())
+    return _run_coroutine(main)
 
 
 def _outcome_of(result: Any) -> Outcome:
@@ -233,3 +234,19 @@ def run_minireactor_async(
 
     result: list[Result] = run(main, backend=backend)
     return result
+
+
+def _run_coroutine(make: Callable[[], Coroutine[Any, Any, list[Result]]]) -> list[Result]:
+    """`asyncio.run(make())`, also from inside a running loop (a Jupyter cell).
+
+    asyncio.run() refuses to start a loop in a thread that already runs one,
+    as Jupyter's kernel does; there we run the coroutine on a fresh loop in a
+    helper thread and wait for it, so the strategy works the same everywhere.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fetch-asyncio") as pool:
+        results: list[Result] = pool.submit(lambda: asyncio.run(make())).result()
+        return results

@@ -71,6 +71,8 @@ def timeline(report: Report, by: str = "url", ax: Any = None, max_rows: int = 20
     ax.set_ylim(len(rows) - 0.5, -0.5)  # first request at the top
     if by == "worker" and len(rows) <= 30:
         ax.set_yticks(range(len(rows)), rows, fontsize=7)
+    else:
+        ax.yaxis.get_major_locator().set_params(integer=True)  # request numbers are whole
     ax.set_title(
         f"{report.strategy}, concurrency {report.concurrency}: {report.ok} ok, "
         f"{report.failed} failed (hatched), {report.wall:.2f} s"
