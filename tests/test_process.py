@@ -57,8 +57,22 @@ def run_child(reactor: Reactor, argv: list[str], **kwargs: Any) -> Recorder:
     return proto
 
 
+_ZOMBIES_BEFORE: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _note_zombies_before() -> None:
+    """Zombies that other code in this process left earlier are not this test's."""
+    _ZOMBIES_BEFORE.clear()
+    _ZOMBIES_BEFORE.update(_all_zombies())
+
+
 def our_zombies() -> list[int]:
-    """PIDs of our children that exited and were never reaped (state Z)."""
+    """PIDs of children that exited during this test and were never reaped (state Z)."""
+    return [pid for pid in _all_zombies() if pid not in _ZOMBIES_BEFORE]
+
+
+def _all_zombies() -> list[int]:
     zombies = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
