@@ -27,6 +27,7 @@ if not __package__:
 
 import argparse
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -240,7 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     repeats = ["--repeats", "1" if args.quick else str(args.repeats)]
     status: dict[str, Any] = {}
     started = time.monotonic()
+    # Each section pins this process to its client's CPU; give the next one
+    # the full set back, or it would see one CPU and put server and client on it.
+    cpus = os.sched_getaffinity(0)
     for section in sections:
+        os.sched_setaffinity(0, cpus)
         section_argv = [*(section.quick if args.quick else section.argv), *repeats]
         print(
             f"\n=== {section.name}: {section.about}\n    {section.command(args.quick)}", flush=True

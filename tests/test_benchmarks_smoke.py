@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import select
 import subprocess
 import sys
@@ -154,6 +155,10 @@ def test_whole_suite_runs_quickly_and_writes_every_section(tmp_path: Path) -> No
     assert set(suite["sections"]) == {"echo", "streams", "http", "timers", "idle", "wakeups"}
     assert all(s["exit_status"] == 0 for s in suite["sections"].values())
 
+    if len(os.sched_getaffinity(0)) > 1:  # each section pins server and client apart
+        for name in ("echo", "streams", "http", "idle"):
+            config = json.loads((tmp_path / f"{name}.json").read_text())["meta"]["config"]
+            assert config["server_cpu"] != config["client_cpu"], name
     http_doc = json.loads((tmp_path / "http.json").read_text())
     for run in http_doc["runs"]:  # the C client checked every status and body
         assert "error" not in run, run
