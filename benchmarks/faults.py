@@ -1,0 +1,218 @@
+"""Fault injection, measured: slow clients and shutdown under load.
+
+    python -m benchmarks.faults                  # every backend
+    python -m benchmarks.faults --backends epoll --slow 500 --connections 1000
+
+Each experiment injects one fault into a real reactor on loopback and
+measures the outcome RELIABILITY.md reports:
+
+* `slowloris`: N connections trickle an HTTP request head one byte a
+  second while a normal client sends requests; we measure the normal
+  client's latency (p50, p99, max) and check that the header timeout cut
+  every slow connection off.
+* `shutdown_under_load`: `stop()` with N open connections, each of which
+  has just written 200 KiB and called `close()` (a promise to flush),
+  1,000 pending timers and a busy thread; we measure how long shutdown
+  takes and check that every byte promised was delivered.
+
+tests/test_hardening.py runs both with assertions; this command prints the
+figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import selectors
+import socket
+import statistics
+import threading
+import time
+from typing import Any
+
+from minireactor import Factory, Protocol, Reactor, available_backends
+from minireactor.protocols.http import server_factory
+from minireactor.protocols.http_client import HTTPClient
+from minireactor.protocols.http_messages import Response
+
+
+def connection_budget(backend: str, wanted: int) -> int:
+    """select(2) cannot watch descriptors past 1024: use fewer connections there."""
+    return min(wanted, 400) if backend == "select" else wanted
+
+
+def _spin(reactor: Reactor, until: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not until():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        reactor.iterate(0.05)
+
+
+def slowloris(
+    backend: str, slow: int = 500, requests: int = 25, header_timeout: float = 2.0
+) -> dict[str, Any]:
+    """A normal client's latency while `slow` connections trickle a header."""
+    slow = connection_budget(backend, slow)
+    reactor = Reactor(backend=backend)
+    sockets: list[socket.socket] = []
+    try:
+        app = server_factory(
+            lambda request: Response(200, body=b"ok"), clock=reactor, header_timeout=header_timeout
+        )
+        port = reactor.listen_tcp(0, app, backlog=1024)
+        head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
+        for _ in range(slow):
+            s = socket.create_connection(port.address)
+            s.setblocking(False)
+            sockets.append(s)
+        sent = [0]
+
+        def trickle() -> None:  # one byte per connection per second
+            for s in sockets:
+                with contextlib.suppress(OSError):  # cut off by the server: as it should be
+                    s.send(head[sent[0] : sent[0] + 1])
+            sent[0] += 1
+            if sent[0] < len(head):
+                reactor.call_later(1.0, trickle)
+
+        trickle()
+        # Slowloris is about trickling, not the connect burst: measure once
+        # the server holds every slow connection.
+        _spin(reactor, lambda: len(reactor._connections) >= slow, 30)
+        client = HTTPClient(reactor, timeout=5.0)
+        latencies: list[float] = []
+        failures: list[Any] = []
+        url = f"http://127.0.0.1:{port.address[1]}/"
+
+        def one() -> None:
+            start = time.monotonic()
+            d = client.get(url)
+            d.add_callbacks(lambda r: latencies.append(time.monotonic() - start), failures.append)
+            d.add_both(
+                lambda _: reactor.call_later(0.1, one) if len(latencies) < requests else None
+            )
+
+        one()
+        _spin(reactor, lambda: len(latencies) >= requests or bool(failures), 60)
+        _spin(reactor, lambda: sent[0] > header_timeout + 2, 30)
+        cut = sum(_was_cut_off(s) for s in sockets)
+        client.close()
+        ordered = sorted(latencies)
+        return {
+            "backend": backend,
+            "slow_connections": slow,
+            "requests": len(latencies),
+            "failures": len(failures),
+            "p50_ms": 1000 * statistics.median(ordered) if ordered else None,
+            "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))] if ordered else None,
+            "max_ms": 1000 * ordered[-1] if ordered else None,
+            "slow_cut_off": cut,
+        }
+    finally:
+        for s in sockets:
+            s.close()
+        reactor.close()
+
+
+def _was_cut_off(s: socket.socket) -> bool:
+    """True when the server closed `s` (after a 408, or at once)."""
+    try:
+        data = s.recv(4096)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+    return data == b"" or data.startswith(b"HTTP/1.1 408")
+
+
+class Goodbye(Protocol):
+    """Writes a large answer, then close(): which promises to flush it."""
+
+    size = 200 * 1024
+
+    def connection_made(self, transport: Any) -> None:
+        transport.write(b"x" * self.size)
+        transport.close()
+
+
+def shutdown_under_load(backend: str, connections: int = 1000) -> dict[str, Any]:
+    """Time `stop()` with many connections flushing, timers pending and a thread busy."""
+    count = connection_budget(backend, connections)
+    reactor = Reactor(backend=backend, shutdown_timeout=10.0)
+    port = reactor.listen_tcp(0, Factory.for_protocol(Goodbye), backlog=1024)
+    clients = []
+    for _ in range(count):
+        c = socket.create_connection(port.address)
+        c.setblocking(False)
+        clients.append(c)
+    for i in range(1000):
+        reactor.call_later(1000 + i, print, "never")  # must not delay shutdown
+    release = threading.Event()
+    reactor.call_in_thread(release.wait, 2.0)  # a busy worker thread
+    _spin(reactor, lambda: len(reactor._connections) == count, 30)
+    received = {c.fileno(): 0 for c in clients}
+    finished: set[int] = set()
+
+    def read_all() -> None:
+        # The clients start reading only now, while the reactor shuts down:
+        # what close() buffered must still arrive.
+        with selectors.DefaultSelector() as sel:
+            for c in clients:
+                sel.register(c, selectors.EVENT_READ)
+            deadline = time.monotonic() + 60
+            while len(finished) < count and time.monotonic() < deadline:
+                for key, _ in sel.select(1.0):
+                    data = key.fileobj.recv(1 << 20)  # type: ignore[union-attr]
+                    if data:
+                        received[key.fd] += len(data)
+                    else:
+                        finished.add(key.fd)
+                        sel.unregister(key.fileobj)
+
+    reader = threading.Thread(target=read_all)
+    reactor.call_soon(reactor.stop)
+    start = time.monotonic()
+    reader.start()
+    reactor.run()
+    took = time.monotonic() - start
+    reader.join()
+    release.set()
+    for c in clients:
+        c.close()
+    return {
+        "backend": backend,
+        "connections": count,
+        "shutdown_s": took,
+        "closed_cleanly": len(finished),
+        "all_bytes_delivered": all(n == Goodbye.size for n in received.values()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backends", default=",".join(available_backends()))
+    parser.add_argument("--slow", type=int, default=500, help="trickling connections")
+    parser.add_argument("--connections", type=int, default=1000, help="for shutdown")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    for backend in args.backends.split(","):
+        for result in (
+            slowloris(backend, args.slow),
+            shutdown_under_load(backend, args.connections),
+        ):
+            print(
+                json.dumps(result)
+                if args.json
+                else "  ".join(f"{k}={_fmt(v)}" for k, v in result.items())
+            )
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
