@@ -56,8 +56,8 @@ class SocketTransportBase(transports._FlowControlMixin):
     reading with `_watch_reads()` once `connection_made` has run.
     """
 
-    max_size = 256 * 1024
-    """The most one recv() may return."""
+    max_size = 64 * 1024
+    """The most one recv() may return (why not more: see `tcp.MAX_READ`)."""
 
     _sock: socket.socket | None = None  # class default: __del__ must work if __init__ failed
     _buffer: Any
