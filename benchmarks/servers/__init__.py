@@ -90,6 +90,19 @@ def catalog() -> list[ServerSpec]:
             "asyncio, Protocol API, standard loop",
         ),
         ServerSpec(
+            "asyncio-protocol-64k",
+            _python_server(
+                "asyncio_echo",
+                "--backend",
+                "asyncio",
+                "--style",
+                "protocol",
+                "--read-size",
+                "65536",
+            ),
+            "asyncio, Protocol API, with 64 KiB reads as minireactor uses",
+        ),
+        ServerSpec(
             "asyncio-streams",
             _python_server("asyncio_echo", "--backend", "asyncio", "--style", "streams"),
             "asyncio, streams API (start_server), standard loop",

@@ -81,7 +81,20 @@ def main() -> None:
         "Echo server on an asyncio event loop.", ["asyncio", "uvloop", "minireactor.aio"]
     )
     parser.add_argument("--style", choices=["protocol", "streams"], default="protocol")
+    parser.add_argument(
+        "--read-size",
+        type=int,
+        default=0,
+        help="bytes per recv() for the standard loop's transports (default: asyncio's 256 KiB)",
+    )
     args = parser.parse_args()
+    if args.read_size:
+        # A private class attribute, set only here: asyncio's 256 KiB recv()
+        # buffer can cost an mmap/mremap/munmap per read (see tcp.MAX_READ),
+        # so this peer shows asyncio with minireactor's 64 KiB reads too.
+        from asyncio import selector_events
+
+        selector_events._SelectorSocketTransport.max_size = args.read_size
     with asyncio.Runner(loop_factory=loop_factory(args.backend)) as runner:
         runner.run(serve(args))
 
