@@ -25,6 +25,7 @@ Read next: `timers.py` (the heap behind `call_later`), `backends/base.py`
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import threading
@@ -50,14 +51,14 @@ log = logging.getLogger("minireactor")
 class _FdWatch:
     """What the reactor wants done when one descriptor is ready."""
 
-    __slots__ = ("fd", "reader", "reader_args", "writer", "writer_args")
+    __slots__ = ("fd", "reader", "writer")
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
-        self.reader: Callable[..., Any] | None = None
-        self.reader_args: tuple[Any, ...] = ()
-        self.writer: Callable[..., Any] | None = None
-        self.writer_args: tuple[Any, ...] = ()
+        # Callables taking no arguments: add_reader(fd, f, *args) stores
+        # partial(f, *args), so dispatch is one plain call per event.
+        self.reader: Callable[[], Any] | None = None
+        self.writer: Callable[[], Any] | None = None
 
     def events(self) -> int:
         return (READ if self.reader else 0) | (WRITE if self.writer else 0)
@@ -81,6 +82,8 @@ def describe(func: Callable[..., Any]) -> str:
     An I/O callback is a transport's method (`TCPTransport._read_ready`); the
     code a student wrote is its protocol's, so that is named first.
     """
+    if isinstance(func, functools.partial):
+        func = func.func
     name = str(getattr(func, "__qualname__", None) or repr(func))
     protocol = getattr(getattr(func, "__self__", None), "_protocol", None)
     if protocol is not None:
@@ -292,12 +295,12 @@ class Reactor(Endpoints):
         for watch, mask in events:
             if mask & READ and watch.reader is not None:
                 try:
-                    watch.reader(*watch.reader_args)
+                    watch.reader()
                 except Exception:
                     log.exception("Unhandled error in callback %s", describe(watch.reader))
             if mask & WRITE and watch.writer is not None:
                 try:
-                    watch.writer(*watch.writer_args)
+                    watch.writer()
                 except Exception:
                     log.exception("Unhandled error in callback %s", describe(watch.writer))
 
@@ -305,9 +308,9 @@ class Reactor(Endpoints):
         """`_dispatch` through the timed `_call_instrumented`."""
         for watch, mask in events:
             if mask & READ and watch.reader is not None:
-                self._call_instrumented(watch.reader, watch.reader_args, "callback")
+                self._call_instrumented(watch.reader, (), "callback")
             if mask & WRITE and watch.writer is not None:
-                self._call_instrumented(watch.writer, watch.writer_args, "callback")
+                self._call_instrumented(watch.writer, (), "callback")
 
     def _call_instrumented(
         self, func: Callable[..., Any], args: tuple[Any, ...], kind: str = "", late: float = 0.0
@@ -355,6 +358,9 @@ class Reactor(Endpoints):
             self._raw_backend if trace is None else _TracingBackend(self._raw_backend, trace)
         )
         self.tracer = trace
+        for conn in self._connections:
+            if hasattr(conn, "tracer"):  # transports that report their reads and writes
+                conn.tracer = trace
         self._instrument()
 
     def _instrument(self) -> None:
@@ -432,13 +438,13 @@ class Reactor(Endpoints):
     def add_reader(self, fd: Any, callback: Callable[..., Any], *args: Any) -> None:
         """Call `callback(*args)` whenever `fd` is readable (replaces any reader)."""
         watch = self._watch(_fileno(fd))
-        watch.reader, watch.reader_args = callback, args
+        watch.reader = functools.partial(callback, *args) if args else callback
         self._update(watch)
 
     def add_writer(self, fd: Any, callback: Callable[..., Any], *args: Any) -> None:
         """Call `callback(*args)` whenever `fd` is writable (replaces any writer)."""
         watch = self._watch(_fileno(fd))
-        watch.writer, watch.writer_args = callback, args
+        watch.writer = functools.partial(callback, *args) if args else callback
         self._update(watch)
 
     def remove_reader(self, fd: Any) -> bool:
@@ -446,7 +452,7 @@ class Reactor(Endpoints):
         watch = self._watches.get(_fileno(fd))
         if watch is None or watch.reader is None:
             return False
-        watch.reader, watch.reader_args = None, ()
+        watch.reader = None
         self._update(watch)
         return True
 
@@ -455,7 +461,7 @@ class Reactor(Endpoints):
         watch = self._watches.get(_fileno(fd))
         if watch is None or watch.writer is None:
             return False
-        watch.writer, watch.writer_args = None, ()
+        watch.writer = None
         self._update(watch)
         return True
 

@@ -37,6 +37,7 @@ from .errors import ConnectionLimitError
 
 if TYPE_CHECKING:
     from .reactor import Reactor
+    from .trace import Trace
 
 log = logging.getLogger("minireactor")
 
@@ -94,6 +95,9 @@ class TCPTransport:
         self._reading_paused = False
         self._writing_paused = False  # we told the protocol pause_writing()
         self._extra: dict[str, Any] = {"socket": sock, "reactor": reactor}
+        # The reactor's tracer while it traces (Reactor.set_tracer keeps this
+        # up to date): one attribute on self is the cheapest check per read.
+        self.tracer: Trace | None = reactor.tracer
         try:
             self._extra["peername"] = sock.getpeername()
             self._extra["sockname"] = sock.getsockname()
@@ -122,8 +126,8 @@ class TCPTransport:
         except OSError as exc:
             self._force_close(exc)
             return
-        if self._reactor.tracer is not None:
-            self._reactor.tracer.io("read", self._protocol, len(data))
+        if self.tracer is not None:
+            self.tracer.io("read", self._protocol, len(data))
         if data:
             try:
                 self._protocol.data_received(data)
@@ -186,8 +190,8 @@ class TCPTransport:
             except OSError as exc:
                 self._force_close(exc)
                 return
-            if self._reactor.tracer is not None:
-                self._reactor.tracer.io("write", self._protocol, sent)
+            if self.tracer is not None:
+                self.tracer.io("write", self._protocol, sent)
             if sent == len(data):
                 return
             data = memoryview(data)[sent:]
@@ -222,8 +226,8 @@ class TCPTransport:
         except OSError as exc:
             self._force_close(exc)
             return
-        if self._reactor.tracer is not None:
-            self._reactor.tracer.io("write", self._protocol, sent)
+        if self.tracer is not None:
+            self.tracer.io("write", self._protocol, sent)
         del self._buffer[:sent]  # cheap: bytearray drops a prefix without copying
         if self._writing_paused and len(self._buffer) <= self._low:
             self._writing_paused = False

@@ -167,3 +167,15 @@ def test_minireactor_trace_without_a_command_is_a_clear_error() -> None:
         timeout=60,
     )
     assert proc.returncode == 2 and "give a command after --" in proc.stderr
+
+
+def test_tracing_switched_on_later_sees_existing_connections_bytes(reactor: Reactor) -> None:
+    port = reactor.listen_tcp(0, echo_factory())
+    client = RecordingClientFactory(lambda: Collector(b""))
+    reactor.connect_tcp(*port.address, client)
+    spin(reactor, lambda: bool(client.protocols) and len(reactor._connections) == 2)
+    with minireactor.trace.record(reactor) as trace:
+        client.protocols[0].transport.write(b"y" * 100)
+        spin(reactor, lambda: len(client.protocols[0].received) == 100)
+    assert sum(e.extra["bytes"] for e in trace.of_kind("read")) == 200
+    assert all(conn.tracer is None for conn in reactor._connections)
