@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 
 from .base import READ, WRITE, Backend
 
+READ_AND_WRITE = READ | WRITE
+
 
 class PollBackend(Backend):
     """Readiness by poll(2): no descriptor limit, still O(n) per wait.
@@ -72,15 +74,14 @@ class PollBackend(Backend):
 
     def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
         ready = []
-        handlers = self._handlers
-        trouble = self.TROUBLE
+        # Locals, not attributes, inside the loop: it runs once per event.
+        handlers, waker, trouble = self._handlers, self._waker, self.TROUBLE
         for fd, flags in self._wait(timeout):
             handler = handlers[fd]
-            if handler is self._waker:
-                self._waker.drain()
-                continue
-            events = flags & (READ | WRITE)
-            if flags & trouble:
-                events = READ | WRITE
-            ready.append((handler, events))
+            if handler is waker:
+                waker.drain()
+            elif flags & trouble:
+                ready.append((handler, READ_AND_WRITE))
+            else:
+                ready.append((handler, flags & READ_AND_WRITE))
         return ready
