@@ -108,6 +108,19 @@ def catalog() -> list[ServerSpec]:
             "asyncio, streams API (start_server), standard loop",
         ),
         ServerSpec(
+            "asyncio-streams-64k",
+            _python_server(
+                "asyncio_echo",
+                "--backend",
+                "asyncio",
+                "--style",
+                "streams",
+                "--read-size",
+                "65536",
+            ),
+            "asyncio, streams API, with 64 KiB reads as minireactor uses",
+        ),
+        ServerSpec(
             "uvloop-protocol",
             _python_server("asyncio_echo", "--backend", "uvloop", "--style", "protocol"),
             "uvloop, Protocol API",
