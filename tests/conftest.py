@@ -25,6 +25,14 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def fuzz_examples(default: int) -> int:
+    """Hypothesis examples for a fuzz test: `default` in the suite, more on demand.
+
+    `python -m benchmarks.fuzz` sets MINIREACTOR_FUZZ_EXAMPLES for a long run.
+    """
+    return int(os.environ.get("MINIREACTOR_FUZZ_EXAMPLES", default))
+
+
 def spin(reactor: Reactor, until: Callable[[], bool], timeout: float = 10.0) -> None:
     """Run `reactor` one pass at a time until `until()` is true.
 

@@ -13,7 +13,7 @@ import struct
 from typing import Any
 
 import pytest
-from conftest import spin
+from conftest import fuzz_examples, spin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import Collector, RecordingClientFactory
@@ -298,7 +298,7 @@ def test_length_prefixed_receivers_are_independent_of_chunking(
         assert not t.is_closing()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(1000), deadline=None)
 @given(garbage=st.binary(max_size=300), cuts=cuts)
 def test_random_bytes_never_raise(garbage: bytes, cuts: list[int]) -> None:
     for cls in (Lines, Strings, Int32Strings):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from conftest import fuzz_examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -288,7 +289,7 @@ def test_any_split_gives_the_same_requests(cuts: list[int]) -> None:
     assert [summary(r) for r in requests] == [summary(r) for r in parse_all(PIPELINE)]
 
 
-@settings(max_examples=300)
+@settings(max_examples=fuzz_examples(1000), deadline=None)
 @given(st.binary(max_size=300), st.integers(min_value=1, max_value=50))
 def test_random_bytes_raise_only_parse_errors(data: bytes, step: int) -> None:
     parser = RequestParser(max_head_bytes=128, max_body_bytes=64)
@@ -303,7 +304,7 @@ def test_random_bytes_raise_only_parse_errors(data: bytes, step: int) -> None:
         assert 400 <= exc.status < 600
 
 
-@settings(max_examples=300)
+@settings(max_examples=fuzz_examples(1000), deadline=None)
 @given(st.data())
 def test_mutated_requests_raise_only_parse_errors(data: st.DataObject) -> None:
     raw = bytearray(PIPELINE)
