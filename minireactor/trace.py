@@ -16,6 +16,10 @@ What is recorded (each an `Event` with kind, name, start, end, thread, extra):
 * ``accept``, ``read``, ``write``  socket operations, with ``extra["bytes"]``;
 * ``thread``   work handed to a thread pool, drawn in the worker's lane.
 
+`trace.plot_lag()` draws how late timers ran (loop lag), and
+`timeline(events_from_report(report))` draws a lab fetch run (threads,
+processes) with the same renderer as a trace.
+
 Cost: nothing when off. Tracing swaps in the reactor's timed `_call` and
 wraps its backend in `_TracingBackend`; transports check one attribute
 (`reactor.tracer`) before reporting bytes. Times are `time.perf_counter()`
@@ -121,6 +125,19 @@ class Trace:
         """Draw the timeline (one lane per thread); returns the matplotlib figure."""
         return timeline(self.events, ax=ax, origin=self.origin)
 
+    def plot_lag(self, ax: Any = None) -> Any:
+        """Draw loop lag over time: how late each timer ran. Returns the figure."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(10, 2.5))
+        points = self.loop_lag()
+        ax.plot([t for t, _ in points], [1000 * lag for _, lag in points], ".", markersize=3)
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("timer lateness (ms)")
+        ax.set_title("loop lag: a callback that blocks makes every timer late")
+        return ax.figure
+
     def to_perfetto(self) -> dict[str, Any]:
         """The trace as Chrome/Perfetto trace-event JSON (a dict)."""
         tids: dict[str, int] = {}
@@ -191,6 +208,20 @@ def timeline(
     if title:
         ax.set_title(title)
     return ax.figure
+
+
+def events_from_report(report: Any) -> list[Event]:
+    """A lab fetch `Report` as events, one lane per worker, for `timeline`.
+
+    So a notebook can draw "threads" or "processes" (from a report) and
+    "event loop" (from a trace) with one renderer, one above the other.
+    """
+    return [
+        Event(
+            "thread", r.url, r.start, r.end, str(r.worker), {"status": r.status, "bytes": r.nbytes}
+        )
+        for r in report.records
+    ]
 
 
 class _TracingBackend:

@@ -179,3 +179,27 @@ def test_tracing_switched_on_later_sees_existing_connections_bytes(reactor: Reac
         spin(reactor, lambda: len(client.protocols[0].received) == 100)
     assert sum(e.extra["bytes"] for e in trace.of_kind("read")) == 200
     assert all(conn.tracer is None for conn in reactor._connections)
+
+
+def test_loop_lag_plot_and_lab_reports_share_the_renderer(reactor: Reactor) -> None:
+    pytest.importorskip("matplotlib")
+    import time as time_module
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from minireactor.lab import fetch_all, internet
+
+    with minireactor.trace.record(reactor) as trace:
+        reactor.call_later(0.0, time_module.sleep, 0.05)  # blocks the loop...
+        late: list[int] = []
+        reactor.call_later(0.01, late.append, 1)  # ...so this timer runs late
+        spin(reactor, lambda: bool(late))
+    assert max(lag for _, lag in trace.loop_lag()) >= 0.03
+    assert trace.plot_lag().axes[0].lines
+    with internet(seed=1, latency=0.01) as net:
+        report = fetch_all(net.urls(6), strategy="thread_pool", concurrency=3, timeout=5.0)
+    events = minireactor.trace.events_from_report(report)
+    fig = minireactor.trace.timeline(events)
+    lanes = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(events) == 6 and 1 <= len(lanes) <= 3  # one lane per pool worker
