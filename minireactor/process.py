@@ -28,7 +28,8 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .tcp import HIGH_WATER, MAX_READ
+from .pipes import PipeWriter
+from .tcp import MAX_READ
 
 if TYPE_CHECKING:
     from .reactor import Reactor
@@ -121,8 +122,7 @@ class ProcessTransport:
         self.returncode: int | None = None
         self._stdin: int | None = stdin
         self._stdin_closing = False
-        self._buffer = bytearray()
-        self._writing_paused = False
+        self._stdin_writer = PipeWriter(reactor, stdin, self._stdin_failed, self._tell)
         self._readers = {stdout: "out_received", stderr: "err_received"}
         self._pidfd: int | None = None
         self._poll_timer: DelayedCall | None = None
@@ -224,63 +224,32 @@ class ProcessTransport:
             raise TypeError(f"write() takes bytes, not {type(data).__name__}; encode text first")
         if not data or self._stdin is None or self._stdin_closing:
             return
-        if not self._buffer:
-            sent = self._write_some(data)
-            if sent is None or sent == len(data):
-                return
-            data = memoryview(data)[sent:]
-            self._reactor.add_writer(self._stdin, self._write_ready)
-        self._buffer += data
-        if not self._writing_paused and len(self._buffer) > HIGH_WATER:
-            self._writing_paused = True
-            self._tell("pause_writing")
+        self._stdin_writer.write(data)
 
     def writelines(self, chunks: Iterable[bytes]) -> None:
         """Write each chunk in turn (joined first: one system call, not many)."""
         self.write(b"".join(chunks))
 
-    def _write_some(self, data: bytes | bytearray | memoryview) -> int | None:
-        """os.write() what the pipe takes; None if stdin is gone (EPIPE)."""
-        assert self._stdin is not None
-        try:
-            return os.write(self._stdin, data)
-        except (BlockingIOError, InterruptedError):
-            return 0
-        except OSError as exc:
-            if exc.errno != errno.EPIPE:
-                log.warning("writing to child %d failed: %s", self.pid, exc)
-            self._drop_stdin()
-            return None
-
-    def _write_ready(self) -> None:
-        sent = self._write_some(self._buffer)
-        if sent is None:
-            return
-        del self._buffer[:sent]
-        if self._writing_paused and len(self._buffer) <= HIGH_WATER // 4:
-            self._writing_paused = False
-            self._tell("resume_writing")
-        if not self._buffer and self._stdin is not None:
-            self._reactor.remove_writer(self._stdin)
-            if self._stdin_closing:
-                self._drop_stdin()
+    def _stdin_failed(self, exc: OSError) -> None:
+        """A write to stdin failed: EPIPE means the child stopped reading (fine)."""
+        if exc.errno != errno.EPIPE:
+            log.warning("writing to child %d failed: %s", self.pid, exc)
+        self._drop_stdin()
 
     def close_stdin(self) -> None:
         """Close the child's stdin once the buffer is flushed: it reads EOF."""
         self._stdin_closing = True
-        if not self._buffer:
-            self._drop_stdin()
+        self._stdin_writer.when_flushed(self._drop_stdin)
 
     def _drop_stdin(self) -> None:
         """Close stdin now, discarding anything unsent."""
         if self._stdin is not None:
-            self._buffer.clear()
-            self._reactor.remove_writer(self._stdin)
+            self._stdin_writer.discard()
             os.close(self._stdin)
             self._stdin = None
 
     def get_write_buffer_size(self) -> int:
-        return len(self._buffer)
+        return self._stdin_writer.size
 
     # -- signals and ending -----------------------------------------------------
 

@@ -35,7 +35,8 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .tcp import HIGH_WATER, MAX_READ
+from .pipes import PipeWriter
+from .tcp import MAX_READ
 
 if TYPE_CHECKING:
     from .reactor import Reactor
@@ -74,14 +75,14 @@ class StandardIO:
         self._was_blocking = {fd: os.get_blocking(fd) for fd in (stdin, stdout)}
         for fd in (stdin, stdout):
             os.set_blocking(fd, False)
-        self._buffer = bytearray()
+        # EPIPE on stdout means whoever read our output has gone: we are closed.
+        self._writer = PipeWriter(reactor, stdout, self._force_close, self._tell)
         self._always_ready = False  # stdin is a regular file or /dev/null
         self._reading = False
         self._reading_paused = False
         self._eof_requested = False
         self._closing = False
         self._lost = False
-        self._writing_paused = False
         reactor.track(self)
         self._tell("connection_made", self)
         if not self._closing:
@@ -151,62 +152,22 @@ class StandardIO:
             raise TypeError(f"write() takes bytes, not {type(data).__name__}; encode text first")
         if not data or self._out is None or self._closing or self._eof_requested:
             return
-        if not self._buffer:
-            sent = self._write_some(data)
-            if sent is None or sent == len(data):
-                return
-            data = memoryview(data)[sent:]
-            self._reactor.add_writer(self._out, self._write_ready)
-        self._buffer += data
-        if not self._writing_paused and len(self._buffer) > HIGH_WATER:
-            self._writing_paused = True
-            self._tell("pause_writing")
+        self._writer.write(data)
 
     def writelines(self, chunks: Iterable[bytes]) -> None:
         """Write each chunk in turn (joined first: one system call, not many)."""
         self.write(b"".join(chunks))
-
-    def _write_some(self, data: bytes | bytearray | memoryview) -> int | None:
-        """os.write() what stdout takes; None if it failed (then we are closed)."""
-        assert self._out is not None
-        try:
-            return os.write(self._out, data)
-        except (BlockingIOError, InterruptedError):
-            return 0
-        except OSError as exc:  # EPIPE: whoever read our stdout has gone
-            self._force_close(exc)
-            return None
-
-    def _write_ready(self) -> None:
-        sent = self._write_some(self._buffer)
-        if sent is None or self._out is None:
-            return
-        del self._buffer[:sent]
-        if self._writing_paused and len(self._buffer) <= HIGH_WATER // 4:
-            self._writing_paused = False
-            self._tell("resume_writing")
-        if not self._buffer:
-            self._reactor.remove_writer(self._out)
-            self._flushed()
-
-    def _flushed(self) -> None:
-        """The buffer is empty: finish a pending write_eof() or close()."""
-        if self._eof_requested:
-            self._close_stdout()
-        if self._closing:
-            self._reactor.call_soon(self._connection_lost, None)
 
     def write_eof(self) -> None:
         """Close stdout once flushed (the reader sees EOF); reading goes on."""
         if self._eof_requested or self._closing:
             return
         self._eof_requested = True
-        if not self._buffer:
-            self._close_stdout()
+        self._writer.when_flushed(self._close_stdout)
 
     def _close_stdout(self) -> None:
         if self._out is not None:
-            self._reactor.remove_writer(self._out)
+            self._writer.discard()
             os.set_blocking(self._out, self._was_blocking[self._out])
             os.close(self._out)
             self._out = None
@@ -215,7 +176,7 @@ class StandardIO:
         return True
 
     def get_write_buffer_size(self) -> int:
-        return len(self._buffer)
+        return self._writer.size
 
     # -- closing ------------------------------------------------------------
 
@@ -225,8 +186,7 @@ class StandardIO:
             return
         self._closing = True
         self._stop_reading()
-        if not self._buffer:
-            self._reactor.call_soon(self._connection_lost, None)
+        self._writer.when_flushed(lambda: self._reactor.call_soon(self._connection_lost, None))
 
     def abort(self) -> None:
         """Close now, dropping anything not yet written."""
@@ -236,9 +196,7 @@ class StandardIO:
         return self._closing
 
     def _force_close(self, exc: BaseException | None) -> None:
-        if self._buffer and self._out is not None:
-            self._reactor.remove_writer(self._out)
-        self._buffer.clear()
+        self._writer.discard()
         self._closing = True
         self._stop_reading()
         self._reactor.call_soon(self._connection_lost, exc)
@@ -247,8 +205,7 @@ class StandardIO:
         if self._lost:
             return
         self._lost = True
-        if self._out is not None:
-            self._reactor.remove_writer(self._out)
+        self._writer.discard()
         # Give the shell back its descriptors as we found them.
         for fd in (self._in, self._out):
             if fd is not None:  # (a stdout closed by write_eof was restored then)
