@@ -90,7 +90,7 @@ def catalog() -> list[ServerSpec]:
             "asyncio, Protocol API, standard loop",
         ),
         ServerSpec(
-            "asyncio-protocol-64k",
+            "asyncio64k-protocol",
             _python_server(
                 "asyncio_echo",
                 "--backend",
@@ -108,7 +108,7 @@ def catalog() -> list[ServerSpec]:
             "asyncio, streams API (start_server), standard loop",
         ),
         ServerSpec(
-            "asyncio-streams-64k",
+            "asyncio64k-streams",
             _python_server(
                 "asyncio_echo",
                 "--backend",

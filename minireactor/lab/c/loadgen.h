@@ -63,6 +63,20 @@ static double percentile_us(double q) {
     return 0.0;
 }
 
+/* The non-empty buckets as a JSON member, `, "hist": [[us, count], ...]`,
+   for callers (the lab's load()) that want the whole latency distribution. */
+static void print_hist_json(void) {
+    printf(", \"hist\": [");
+    int first = 1;
+    for (size_t i = 0; i < HIST_SIZE; i++) {
+        if (!hist[i]) continue;
+        printf("%s[%.3f, %llu]", first ? "" : ", ", value_of(i) / 1000.0,
+               (unsigned long long)hist[i]);
+        first = 0;
+    }
+    printf("]");
+}
+
 /* The server's address, or exit(2) with a message naming the program. */
 static struct sockaddr_in server_addr(const char *prog, const char *host, int port) {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};

@@ -257,10 +257,12 @@ int main(int argc, char **argv) {
     printf("{\"requests\": %llu, \"errors\": %llu, \"stalled\": %d, \"bytes\": %llu, "
            "\"duration_s\": %.6f, "
            "\"connections\": %d, \"idle\": %d, \"size\": %zu, \"p50_us\": %.2f, \"p90_us\": %.2f, "
-           "\"p99_us\": %.2f, \"p999_us\": %.2f}\n",
+           "\"p99_us\": %.2f, \"p999_us\": %.2f",
            (unsigned long long)requests, (unsigned long long)errors, stalled,
            (unsigned long long)bytes_in, elapsed, opt.connections, idle, opt.size,
            percentile_us(0.50), percentile_us(0.90), percentile_us(0.99), percentile_us(0.999));
+    print_hist_json();
+    printf("}\n");
     fflush(stdout);
     return 0;
 }
