@@ -7,7 +7,7 @@ import socket
 import pytest
 
 import minireactor
-from minireactor.lab import SERVER_MODELS, LabError, load, serve
+from minireactor.lab import SERVER_MODELS, LabError, load, native, serve
 
 # Models that tie a worker to a connection serve echo one connection at a
 # time: the generator must reconnect per message or the others would starve.
@@ -28,7 +28,15 @@ def refuses(address: tuple[str, int]) -> bool:
 def test_model_answers_the_load_generator(model: str, workload: str) -> None:
     keepalive = workload == "http" or model not in ONE_CONNECTION_AT_A_TIME
     with serve(model, workload=workload, workers=2) as address:
-        result = load(address, workload, clients=3, duration=0.4, processes=0, keepalive=keepalive)
+        result = load(
+            address,
+            workload,
+            clients=3,
+            duration=0.4,
+            processes=0,
+            keepalive=keepalive,
+            engine="python",  # the C client has its own test below
+        )
     assert result.errors == 0 and result.timeouts == 0, result.error_samples
     assert result.requests > 3
     assert result.p50 <= result.p99 <= result.max
@@ -41,6 +49,22 @@ def test_minireactor_model_on_each_backend(backend: str) -> None:
     with serve("minireactor", workload="http", backend=backend) as address:
         result = load(address, "http", clients=3, duration=0.3, path="/page/5", processes=0)
     assert result.errors == 0 and result.requests > 0, result.error_samples
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(native.gcc_path() is None, reason="no C compiler to build the C load client")
+@pytest.mark.parametrize("workload", ["echo", "http"])
+def test_c_load_client_checks_every_answer(workload: str) -> None:
+    with serve("minireactor", workload=workload) as address:
+        result = load(address, workload, clients=4, duration=0.4, engine="c")
+        assert result.errors == 0 and result.requests > 4
+        assert len(result.latencies) == result.requests  # the whole histogram came back
+        assert 0 < result.p50 <= result.p99 <= result.max
+        with pytest.raises(LabError, match="closed loops"):
+            load(address, workload, clients=1, duration=0.2, rate=10, engine="c")
+    with serve("minireactor", workload="echo") as address:
+        wrong = load(address, "http", clients=1, duration=0.3, engine="c")  # echo is no HTTP
+    assert wrong.requests == 0 and wrong.errors > 0
 
 
 @pytest.mark.timeout(60)
