@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 EXTRAS = {
     "workbook": "notebooks,lab",
-    "test": "dev,notebooks,lab,peers",
+    "test": "dev,notebooks,lab,peers,dask",
 }
 
 
