@@ -33,6 +33,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("minireactor")
 
 
+def notify_factory(factory: Any, method: str, connector: Any, exc: BaseException | None) -> None:
+    """Call a client factory's `method(connector, exc)` if it has one; log what it raises."""
+    hook = getattr(factory, method, None)
+    if hook is not None:
+        try:
+            hook(connector, exc)
+        except Exception:
+            log.exception("Unhandled error in %r.%s", factory, method)
+
+
 class Connector:
     """An outgoing TCP connection attempt, and the connection it makes.
 
@@ -133,12 +143,7 @@ class Connector:
         self._notify("client_connection_lost", exc)
 
     def _notify(self, method: str, exc: BaseException | None) -> None:
-        hook = getattr(self._factory, method, None)
-        if hook is not None:
-            try:
-                hook(self, exc)
-            except Exception:
-                log.exception("Unhandled error in %r.%s", self._factory, method)
+        notify_factory(self._factory, method, self, exc)
 
     def _finish(self) -> None:
         self._done = True

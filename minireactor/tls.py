@@ -23,7 +23,7 @@ import ssl
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .connector import Connector
+from .connector import Connector, notify_factory
 from .errors import ConnectTimeoutError
 from .listener import Port, bind_tcp
 
@@ -413,12 +413,7 @@ class TLSConnector:
         pass  # the TLS layer reports the end itself (it knows about handshakes)
 
     def _notify(self, method: str, exc: BaseException | None) -> None:
-        hook = getattr(self._factory, method, None)
-        if hook is not None:
-            try:
-                hook(self, exc)
-            except Exception:
-                log.exception("Unhandled error in %r.%s", self._factory, method)
+        notify_factory(self._factory, method, self, exc)
 
     def stop_connecting(self) -> None:
         """Give up while connecting or during the handshake."""
