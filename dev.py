@@ -59,6 +59,8 @@ def main(argv: list[str]) -> int:
     python = str(venv_python())
     if command == "workbook":
         args = [python, "-m", "jupyter", "lab", str(ROOT / "notebooks" / "00-start-here.ipynb")]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            args.append("--allow-root")  # containers and classroom VMs often run as root
     else:
         args = [python, "-m", "pytest", *rest]
     os.chdir(ROOT)
