@@ -36,7 +36,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -72,12 +72,6 @@ class Event:
         return self.end - self.start
 
 
-def _callback_name(func: Callable[..., Any]) -> str:
-    from .reactor import describe
-
-    return describe(func)
-
-
 class Trace:
     """The events recorded from one or more reactors (appends are thread-safe)."""
 
@@ -93,9 +87,6 @@ class Trace:
         """Record an event on the calling thread's lane."""
         thread = threading.current_thread().name
         self.events.append(Event(kind, name, start, end, thread, extra or {}))
-
-    def callback(self, func: Callable[..., Any], start: float, end: float, kind: str) -> None:
-        self.add(kind, _callback_name(func), start, end)
 
     def io(self, kind: str, owner: Any, nbytes: int) -> None:
         """Record a socket operation (`accept`, `read`, `write`) of `nbytes` bytes."""
