@@ -226,12 +226,15 @@ def test_events_stream_stats_and_chat(dashboard: Dashboard) -> None:
         assert "Content-Type: text/event-stream" in head and "Content-Length" not in head
         assert viewer.frames()[0][0] == "hello"
         spin(dashboard.reactor, lambda: len(dashboard.room) == 1)
-        chat.sendall(b"hello from nc\n")
-        assert request(dashboard, "POST", "/say", {"nick": "bob", "text": "hi"})[0] == 200
 
         def chats() -> list[str]:
             batches = [data for event, data in viewer.frames() if event == "chat"]
             return [line["text"] for batch in batches for line in batch["lines"]]
+
+        chat.sendall(b"hello from nc\n")
+        # Two clients, two sockets: nothing orders them unless we wait for the first line.
+        spin(dashboard.reactor, lambda: (viewer.pump(), len(chats()) == 2)[1])
+        assert request(dashboard, "POST", "/say", {"nick": "bob", "text": "hi"})[0] == 200
 
         def counted() -> bool:
             viewer.pump()
