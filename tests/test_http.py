@@ -43,6 +43,7 @@ from minireactor.protocols.http_client import (
     fetch,
 )
 from minireactor.protocols.http_parser import ResponseParser
+from minireactor.testing import Clock, StringTransport
 
 CURL = shutil.which("curl")
 
@@ -406,6 +407,54 @@ def test_minireactor_server_timeouts(reactor: Reactor) -> None:
         stalled_body = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabc"
         [stalled] = parse_responses(in_thread(reactor, raw_exchange_open, address, stalled_body))
         assert stalled.status == 408 and b"body stalled" in stalled.body
+
+
+def upload_too_large(address: tuple[str, int], size: int) -> bytes:
+    """Send a request head and a `size`-byte body as a client that does not look back would."""
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(f"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n".encode())
+        sock.sendall(b"x" * size)  # a server that closed on the 413 would reset this
+        sock.shutdown(socket.SHUT_WR)
+        return read_until_closed(sock)
+
+
+@pytest.mark.timeout(30)
+def test_error_answer_survives_a_client_that_keeps_sending(reactor: Reactor) -> None:
+    # The 413 goes out after the first KiB; the client still sends 4 MiB. Closing
+    # then would reset the connection and destroy the 413 (see _linger).
+    with minireactor_server(reactor, max_body_bytes=1024) as address:
+        [answer] = parse_responses(in_thread(reactor, upload_too_large, address, 4 * 1024 * 1024))
+    assert answer.status == 413
+
+
+@pytest.mark.timeout(30)
+def test_error_answer_survives_on_asyncio_too() -> None:
+    with asyncio_server(limits=ServerLimits(max_body_bytes=1024)) as address:
+        [answer] = parse_responses(upload_too_large(address, 4 * 1024 * 1024))
+    assert answer.status == 413
+
+
+def test_error_answer_lingers_then_closes() -> None:
+    clock = Clock()
+    protocol = HTTPServerProtocol(
+        make_app(clock), clock=clock, limits=ServerLimits(linger_timeout=2)
+    )
+    transport = StringTransport()
+    transport.connect(protocol)
+    protocol.data_received(b"NONSENSE\r\n\r\n")
+    answer = transport.value()
+    assert answer.startswith(b"HTTP/1.1 400 ") and transport.eof_written and not transport.closing
+    protocol.data_received(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")  # dropped, not answered
+    assert transport.value() == answer
+    clock.advance(1.9)
+    assert not transport.closing
+    clock.advance(0.1)
+    assert transport.closing  # the client never closed: we stop waiting
+    quick = HTTPServerProtocol(make_app(clock), clock=clock)
+    other = StringTransport()
+    other.connect(quick)
+    quick.data_received(b"NONSENSE\r\n\r\n")
+    assert not quick.eof_received()  # the client closed: so do we, at once
 
 
 def raw_exchange_open(address: tuple[str, int], data: bytes) -> bytes:

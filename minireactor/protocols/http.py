@@ -107,12 +107,18 @@ class ServerLimits:
             of its headers. A slowloris client sends a header line every few
             seconds to keep a connection (and its memory) busy forever; this
             deadline is not extended by such trickles. None: no deadline.
+        linger_timeout: after an error answer (400, 408, 413, ...), seconds
+            to keep reading and discarding what the client still sends
+            before closing; see `HTTPServerProtocol._linger`. None: close
+            at once, and a client that is still sending may get a reset
+            instead of the answer.
     """
 
     max_head_bytes: int = 16 * 1024
     max_body_bytes: int = 1024 * 1024
     idle_timeout: float | None = 60.0
     header_timeout: float | None = 10.0
+    linger_timeout: float | None = 2.0
 
 
 @functools.lru_cache(maxsize=2)
@@ -358,7 +364,35 @@ class HTTPServerProtocol(Protocol):
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
         )
         self.transport.write(head.encode("latin-1") + body)
-        self._close()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Close after an error answer without letting a reset destroy it.
+
+        Closing a socket whose input still holds unread bytes makes the
+        kernel send RST instead of FIN (RFC 1122 4.2.2.13), and a client that
+        receives RST may discard the answer it has not read yet: it sees
+        "connection reset" instead of our 408. A client that is mid-request
+        is likely to send more after our answer, so instead of closing we
+        end our half (write_eof: FIN after the answer is flushed), keep
+        reading and dropping whatever arrives, and close when the client
+        closes or `linger_timeout` runs out. nginx calls this
+        "lingering close".
+        """
+        transport = self.transport
+        linger = self.limits.linger_timeout
+        if self._clock is None or linger is None or not transport.can_write_eof():
+            self._close()
+            return
+        self._closing = True  # data_received drops input from now on
+        self._deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._clock.call_later(linger, self._close)
+        transport.write_eof()
+        if self._read_paused:  # we must read to see the client's FIN
+            self._read_paused = False
+            transport.resume_reading()
 
     def _close(self) -> None:
         self._closing = True
