@@ -41,7 +41,8 @@ def round_trip(
         client = RecordingClientFactory(lambda: CloseWhenEchoed(payload))
     connect(client)
     spin(
-        reactor, lambda: bool(client.failed) or bool(client.protocols) and client.protocols[0].done
+        reactor,
+        lambda: bool(client.failed) or (bool(client.protocols) and client.protocols[0].done),
     )
     assert not client.failed, client.failed
     return bytes(client.protocols[0].received)

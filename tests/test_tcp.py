@@ -202,7 +202,8 @@ def test_peer_reset_arrives_as_connection_lost(reactor: Reactor) -> None:
 
     client = connect(reactor, port.address, lambda: Waiter(b""))
     spin(
-        reactor, lambda: bool(client.failed) or bool(client.protocols) and client.protocols[0].done
+        reactor,
+        lambda: bool(client.failed) or (bool(client.protocols) and client.protocols[0].done),
     )
     if client.failed:  # the reset beat the connect's completion: a failed connect
         assert isinstance(client.failed[0], ConnectionResetError)
@@ -412,7 +413,7 @@ class Flooder(Protocol):
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
-        self.lost: BaseException | None | str = "not yet"
+        self.lost: BaseException | str | None = "not yet"
         transport.max_buffer_size = 4 * 1024 * 1024
         for _ in range(64):
             transport.write(b"x" * 256 * 1024)
