@@ -205,6 +205,7 @@ def run_load(args: argparse.Namespace) -> int:
         keepalive=not args.no_keepalive,
         processes=args.processes,
         cpu=args.cpu,
+        engine=args.engine,
     )
     summary = result.summary()
     if args.json:
@@ -356,6 +357,13 @@ def _add_lab_subcommands(sub: Any) -> None:
     p.add_argument("--no-keepalive", action="store_true")
     p.add_argument("--processes", type=int, default=1, help="generator processes (0: inline)")
     p.add_argument("--cpu", type=int, default=None, help="pin the generator to this CPU")
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "c", "python"),
+        help="load generator: c (fast; closed loop, keep-alive), python, or auto "
+        "(c for closed-loop echo when a C compiler is at hand)",
+    )
     _add_output_options(p)
     p.set_defaults(func=run_load)
 

@@ -129,10 +129,14 @@ def test_internet_then_fetch_from_it(tmp_path: Path) -> None:
 def test_serve_then_load() -> None:
     with foreground("serve", "--model", "threads", "--port", "0") as (_, line):
         port = port_of(line)
-        result = run("load", "--port", str(port), "--clients", "4", "--duration", "0.5", "--json")
+        load = ("load", "--port", str(port), "--clients", "4", "--duration", "0.5")
+        result = run(*load, "--engine", "python", "--json")
+        open_loop_in_c = run(*load, "--engine", "c", "--rate", "100")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["requests"] > 0 and summary["errors"] == 0 and summary["timeouts"] == 0
+    assert summary["engine"] == "python"
+    assert_one_line_error(open_loop_in_c, "closed loops")
 
 
 @pytest.mark.timeout(90)

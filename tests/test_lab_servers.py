@@ -57,7 +57,7 @@ def test_minireactor_model_on_each_backend(backend: str) -> None:
 def test_c_load_client_checks_every_answer(workload: str) -> None:
     with serve("minireactor", workload=workload) as address:
         result = load(address, workload, clients=4, duration=0.4, engine="c")
-        assert result.errors == 0 and result.requests > 4
+        assert result.errors == 0 and result.requests > 4 and result.engine == "c"
         assert len(result.latencies) == result.requests  # the whole histogram came back
         assert 0 < result.p50 <= result.p99 <= result.max
         with pytest.raises(LabError, match="closed loops"):

@@ -72,6 +72,7 @@ class LoadResult:
         unsent: open loop only: requests still waiting for a connection at the end.
         latencies: seconds, one per verified response (open loop: from when it was due).
         error_samples: the first few error messages, to see what went wrong.
+        engine: which generator ran: "python" or "c" (see `load`'s `engine`).
     """
 
     protocol: str
@@ -84,6 +85,7 @@ class LoadResult:
     unsent: int = 0
     latencies: list[float] = field(default_factory=list, repr=False)
     error_samples: list[str] = field(default_factory=list)
+    engine: str = "python"
 
     @property
     def throughput(self) -> float:
@@ -119,6 +121,7 @@ class LoadResult:
             "max_ms": round(self.max * 1000, 2),
             "errors": self.errors,
             "timeouts": self.timeouts,
+            "engine": self.engine,
         }
 
     def merge(self, other: LoadResult) -> None:
@@ -450,7 +453,7 @@ def _run_c(
     if proc.returncode != 0:
         raise LabError(f"the C load client failed: {proc.stderr.strip() or proc.returncode}")
     data = json.loads(proc.stdout.strip().splitlines()[-1])
-    result = LoadResult(protocol, clients, float(data["duration_s"]))
+    result = LoadResult(protocol, clients, float(data["duration_s"]), engine="c")
     result.requests = int(data["requests"])
     result.errors = int(data["errors"]) + int(data["stalled"])
     for micros, count in data["hist"]:  # bucket midpoints: the histogram's resolution
