@@ -14,20 +14,21 @@ Design principles (read these first):
 4. No global reactor. Make as many as you like; each owns its backend,
    timers and connections, and `run()` leaves nothing open behind it.
 
-A reactor's life: created -> `run()` (startup triggers, the loop) ->
-`stop()` -> shutdown (triggers, ports closed, connections flushed and
-closed) -> closed. A closed reactor cannot be run again: make a new one.
+This file has the loop, scheduling and descriptors. `Reactor` inherits
+the rest from three small classes, one file each: `Endpoints`
+(endpoints.py: listen_tcp, connect_tcp, ...), `Lifecycle` (lifecycle.py:
+startup, a clean shutdown, close) and `Instrumented` (instrument.py: the
+slow-callback warning and the tracer's hooks).
 
 Read next: `timers.py` (the heap behind `call_later`), `backends/base.py`
-(what `_backend.poll` promises), then `endpoints.py` and `tcp.py`
-(transports built on `add_reader`/`add_writer`).
+(what `_backend.poll` promises), `lifecycle.py`, then `endpoints.py` and
+`tcp.py` (transports built on `add_reader`/`add_writer`).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import sys
 import threading
 import time
 from collections import deque
@@ -36,7 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 from .backends import READ, WRITE, Backend, create_backend
 from .endpoints import Endpoints
-from .errors import BackendError, ReactorAlreadyRunning, ReactorNotRestartable, WrongThreadError
+from .errors import BackendError, ReactorAlreadyRunning, WrongThreadError
+from .instrument import Instrumented, describe, in_jupyter_kernel
+from .lifecycle import Lifecycle
 from .listener import ReserveDescriptor
 from .timers import DelayedCall, TimerQueue
 from .trace import Trace, _TracingBackend, trace_from_environment
@@ -69,29 +72,7 @@ def _fileno(fd: Any) -> int:
     return fd if isinstance(fd, int) else int(fd.fileno())
 
 
-def _in_jupyter_kernel() -> bool:
-    """True when running inside a Jupyter (IPython) kernel."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return getattr(shell, "kernel", None) is not None
-
-
-def describe(func: Callable[..., Any]) -> str:
-    """A readable name for a callback, for log messages.
-
-    An I/O callback is a transport's method (`TCPTransport._read_ready`); the
-    code a student wrote is its protocol's, so that is named first.
-    """
-    if isinstance(func, functools.partial):
-        func = func.func
-    name = str(getattr(func, "__qualname__", None) or repr(func))
-    protocol = getattr(getattr(func, "__self__", None), "_protocol", None)
-    if protocol is not None:
-        return f"{type(protocol).__qualname__} (via {name})"
-    return name
-
-
-class Reactor(Endpoints):
+class Reactor(Endpoints, Instrumented, Lifecycle):
     """An event loop over one pluggable backend.
 
     Args:
@@ -136,7 +117,7 @@ class Reactor(Endpoints):
         self._thread_pool_size = 10
         self.tracer: Trace | None = None
         self.trace: Trace | None = None
-        if slow_callback_duration is None and _in_jupyter_kernel():
+        if slow_callback_duration is None and in_jupyter_kernel():
             slow_callback_duration = 0.1
         self.slow_callback_duration = slow_callback_duration
         if trace or trace_from_environment() is not None:
@@ -275,7 +256,7 @@ class Reactor(Endpoints):
     def _call(
         self, func: Callable[..., Any], args: tuple[Any, ...], kind: str = "", late: float = 0.0
     ) -> None:
-        """Run one callback: the only place the reactor calls user code.
+        """Run one scheduled callback or timer; log what it raises.
 
         `kind` and `late` (a timer's delay past its due time) are for the tracer.
         """
@@ -289,7 +270,7 @@ class Reactor(Endpoints):
 
         `_call` inlined: this is the hottest loop of the reactor, and saving
         a Python call per event cut the echo benchmark's server CPU by about
-        5% (benchmarks/README.md). Instrumentation swaps in
+        5% (benchmarks/README.md). Instrumentation (instrument.py) swaps in
         `_dispatch_instrumented`, just as it swaps `_call`.
         """
         for watch, mask in events:
@@ -303,74 +284,6 @@ class Reactor(Endpoints):
                     watch.writer()
                 except Exception:
                     log.exception("Unhandled error in callback %s", describe(watch.writer))
-
-    def _dispatch_instrumented(self, events: list[tuple[_FdWatch, int]]) -> None:
-        """`_dispatch` through the timed `_call_instrumented`."""
-        for watch, mask in events:
-            if mask & READ and watch.reader is not None:
-                self._call_instrumented(watch.reader, (), "callback")
-            if mask & WRITE and watch.writer is not None:
-                self._call_instrumented(watch.writer, (), "callback")
-
-    def _call_instrumented(
-        self, func: Callable[..., Any], args: tuple[Any, ...], kind: str = "", late: float = 0.0
-    ) -> None:
-        """`_call`, timed: warns about slow callbacks and feeds the tracer.
-
-        Discussion: instrumentation is switched on by storing this method as
-        the instance attribute `_call` (see `_instrument`), which shadows the
-        plain method above. An uninstrumented reactor therefore pays nothing
-        at all for the feature, not even an `if` per callback.
-        """
-        start = time.perf_counter()
-        try:
-            func(*args)
-        except Exception:
-            log.exception("Unhandled error in callback %s", describe(func))
-        finally:
-            end = time.perf_counter()
-            if self.tracer is not None:
-                self.tracer.add(kind or "callback", describe(func), start, end, {"late": late})
-            slow = self._slow_callback_duration
-            if slow is not None and end - start >= slow:
-                log.warning(
-                    "Slow callback: %s blocked the loop for %.3f s (limit %.3f s). Nothing else "
-                    "runs meanwhile; move blocking or CPU-heavy work to a thread "
-                    "(defer_to_thread) or split it up with call_soon.",
-                    describe(func),
-                    end - start,
-                    slow,
-                )
-
-    @property
-    def slow_callback_duration(self) -> float | None:
-        """Warn about callbacks that run at least this many seconds (None: off)."""
-        return self._slow_callback_duration
-
-    @slow_callback_duration.setter
-    def slow_callback_duration(self, seconds: float | None) -> None:
-        self._slow_callback_duration = seconds
-        self._instrument()
-
-    def set_tracer(self, trace: Trace | None) -> None:
-        """Record into `trace` from now on (None: stop). See `trace.record`."""
-        self._backend = (
-            self._raw_backend if trace is None else _TracingBackend(self._raw_backend, trace)
-        )
-        self.tracer = trace
-        for conn in self._connections:
-            if hasattr(conn, "tracer"):  # transports that report their reads and writes
-                conn.tracer = trace
-        self._instrument()
-
-    def _instrument(self) -> None:
-        """Use the timed `_call` while the tracer or the slow-callback check is on."""
-        if self.tracer is not None or self._slow_callback_duration is not None:
-            self._call = self._call_instrumented  # type: ignore[method-assign]
-            self._dispatch = self._dispatch_instrumented  # type: ignore[method-assign]
-        else:
-            self.__dict__.pop("_call", None)
-            self.__dict__.pop("_dispatch", None)
 
     # -- scheduling ---------------------------------------------------------
 
@@ -537,96 +450,7 @@ class Reactor(Endpoints):
             f"call_from_thread() is thread-safe: use reactor.call_from_thread(f, *args)"
         )
 
-    # -- startup and shutdown -----------------------------------------------
-
-    def _fire_startup(self) -> None:
-        for phase in ("before", "during", "after"):
-            for func, args in self._triggers.take(phase, "startup"):
-                self._call(func, args)
-
-    def _shutdown(self) -> None:
-        """Run shutdown triggers, close ports, flush and close connections."""
-        self._stopping = True
-        deadline = time.monotonic() + self.shutdown_timeout
-        pending = [self._call_trigger(f, a) for f, a in self._triggers.take("before", "shutdown")]
-        self._spin_until(lambda: all(p[0] for p in pending), deadline)
-        for port in list(self._ports):
-            self._call(port.stop_listening, ())
-        for conn in list(self._connections):
-            self._call(conn.close, ())
-        self._spin_until(lambda: not self._connections, deadline)
-        for conn in list(self._connections):
-            self._call(conn.abort, ())
-        for phase in ("during", "after"):
-            for func, args in self._triggers.take(phase, "shutdown"):
-                self._call(func, args)
-
-    def _call_trigger(self, func: Callable[..., Any], args: tuple[Any, ...]) -> list[bool]:
-        """Run a "before" trigger; returns a one-item list that turns True when it is done."""
-        done = [True]
-        try:
-            result = func(*args)
-        except Exception:
-            log.exception("Unhandled error in shutdown trigger %s", describe(func))
-            return done
-        if hasattr(result, "add_both"):  # a Deferred: wait for it
-            done[0] = False
-
-            def finished(value: Any) -> Any:
-                done[0] = True
-                return value
-
-            result.add_both(finished)
-        return done
-
-    def _spin_until(self, condition: Callable[[], bool], deadline: float) -> None:
-        self._stopping = False  # let the loop sleep again while we wait
-        try:
-            while not condition() and time.monotonic() < deadline:
-                self._run_once(max(0.0, deadline - time.monotonic()))
-        finally:
-            self._stopping = True
-
-    def close(self) -> None:
-        """Release everything: ports, connections (aborted), timers, the backend.
-
-        `run()` calls this when it ends. Call it yourself for a reactor driven
-        by `iterate()` or never run. Closing twice is harmless.
-
-        Raises:
-            RuntimeError: called while `run()` is running (use `stop()`).
-        """
-        if self._closed:
-            return
-        if self._running:
-            raise RuntimeError("close() cannot be called while the reactor runs; call stop()")
-        if self._thread_pool is not None:
-            # run() stopped it already ("before shutdown"); iterate()-driven reactors did not.
-            self._thread_pool.stop(timeout=self.shutdown_timeout)
-        for port in list(self._ports):
-            self._call(port.stop_listening, ())
-        for conn in list(self._connections):
-            self._call(conn.abort, ())
-        # Aborted connections report connection_lost on the next pass; run it.
-        for _ in range(len(self._ready)):
-            func, args = self._ready.popleft()
-            self._call(func, args)
-        for fd in list(self._watches):
-            self._backend.unregister(fd)
-        self._watches.clear()
-        self._timers.clear()
-        self._ready.clear()
-        self._closed = True
-        self._backend.close()
-        if self.reserve_fd is not None:
-            self.reserve_fd.close()
-
-    def _require_open(self, what: str) -> None:
-        if self._closed:
-            raise ReactorNotRestartable(
-                f"cannot {what}: this reactor has shut down. Create a new Reactor() "
-                f"(they are cheap), or use minireactor.run(main) for one-off runs"
-            )
+    # -- startup, shutdown and close() are in lifecycle.py ---------------------
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "running" if self._running else "idle"

@@ -16,7 +16,7 @@ thread and needs no lock.
 * `blocking_call_from_thread(reactor, f, *args)`: the reverse, for code in
   a worker that needs something done in the reactor thread, and waits.
 
-Layer: beside the reactor, above `defer.py`. Read next: `tests/test_threads.py`.
+Layer: beside the reactor, above `defer/`. Read next: `tests/test_threads.py`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 
 from .defer import Deferred, maybe_deferred
 from .errors import WrongThreadError
-from .reactor import describe
+from .instrument import describe
 
 __all__ = ["ThreadPool", "blocking_call_from_thread", "defer_to_thread"]
 

@@ -26,7 +26,7 @@ wraps its backend in `_TracingBackend`; transports check one attribute
 seconds.
 
 Layer: beside the reactor, which feeds it. matplotlib is imported only by
-`plot`. Read next: `reactor.py` (`_call_instrumented`).
+`plot`. Read next: `instrument.py` (`_call_instrumented`).
 """
 
 from __future__ import annotations
