@@ -15,7 +15,9 @@ One module per part, in reading order:
 * `report.py`, `workers.py`, `fetch.py`, `fetch_async.py`: the fetch strategies.
 * `crawl.py`: a link pipeline and a bounded crawler on top of them.
 * `handlers.py`, `servers.py`: one workload, six server concurrency models.
-* `load.py`: the closed- and open-loop load generator.
+* `load.py`: the closed- and open-loop load generator; its engines are
+  `load_python.py` and `load_native.py` (the C client, built by `native.py`),
+  and `load_result.py` holds what a run returns.
 * `plots.py`, `compare.py`: figures and the comparisons behind `minireactor compare`.
 * `procs.py`: starting and stopping helper processes, and the lab's errors.
 

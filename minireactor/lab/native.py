@@ -7,9 +7,9 @@ checked, a latency histogram), and `c/echo_server.c` is the trivial C
 reference server the benchmarks compare against. They ship with the package
 as source and are compiled the first time they are needed, into a cache
 folder ($MINIREACTOR_CACHE, else ~/.cache/minireactor/bin). Without a C
-compiler the lab falls back to its Python generator (`load.py`).
+compiler the lab falls back to its Python generator (`load_python.py`).
 
-Read next: `load.py`, which runs them (`engine="c"`).
+Read next: `load_native.py`, which runs them (`engine="c"`).
 """
 
 from __future__ import annotations
