@@ -19,6 +19,7 @@ One module per part, in reading order:
   `load_python.py` and `load_native.py` (the C client, built by `native.py`),
   and `load_result.py` holds what a run returns.
 * `plots.py`, `compare.py`: figures and the comparisons behind `minireactor compare`.
+* `twisted_loops.py`: Twisted, unchanged, on its own reactor, asyncio's and minireactor's.
 * `procs.py`: starting and stopping helper processes, and the lab's errors.
 
 Importing this package needs only the standard library; matplotlib, tqdm,
