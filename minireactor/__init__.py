@@ -22,8 +22,9 @@ its result.
 
 Reading order: `protocol.py` (what you write), `reactor.py` (the loop),
 `timers.py`, `backends/` (select, poll, epoll, kqueue, threaded, asyncio),
-`tcp.py`, `listener.py`, `connector.py`, then `defer.py` and the other
-transports (`unix.py`, `udp.py`, `tls.py`, `process.py`, `stdio.py`).
+`tcp.py`, `listener.py`, `connector.py`, then `defer/` (Deferreds: start at
+its `__init__.py`) and the other transports (`unix.py`, `udp.py`, `tls.py`,
+`process.py`, `stdio.py`).
 """
 
 from __future__ import annotations

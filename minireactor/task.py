@@ -11,7 +11,7 @@ three beats needs to run once now, not four times.
 If the function returns a Deferred (or is an `async def`), the loop waits for
 it before scheduling the next tick, so two runs never overlap.
 
-Layer: above `defer.py`; needs only `call_later` and `seconds`, so tests drive
+Layer: above `defer/`; needs only `call_later` and `seconds`, so tests drive
 it with `testing.Clock`. Read next: `threads.py`.
 """
 

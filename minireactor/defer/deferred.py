@@ -1,4 +1,4 @@
-"""Deferreds: a result that is not there yet, and the coroutine glue built on them.
+"""The Deferred: a result that is not there yet, and the functions waiting for it.
 
 A `Deferred` is a promise that *someone* will call `callback(result)` or
 `errback(exc)` later. Code that wants the result does not wait for it: it
@@ -10,43 +10,21 @@ The one rule that makes the pipeline work: **an exception is an error**. A
 callback that raises, or that returns an exception object, sends the chain
 down the error path; an errback that returns anything else recovers it.
 
-Everything else in this module is built from that one class: `succeed`/`fail`,
-`DeferredList`/`gather`, timeouts and `sleep`, `ensure_deferred` (how `await`
-works on top of callbacks), conversion to and from asyncio futures, and `run`,
-the one-liner that runs a `main` on a fresh reactor.
-
-Layer: above the reactor, which it never imports except in `run`; the only
-thing it needs from a "reactor" is `call_later` and `seconds`, so the test
-clock in `testing.py` works too. Read next: `task.py` (LoopingCall).
+Layer: the bottom of `minireactor.defer`; it needs only `call_later` and
+`seconds` from a reactor. Read next: `combinators.py` (several Deferreds).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import sys
 from asyncio import CancelledError
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast
 
-from .errors import MiniReactorError
-
-__all__ = [
-    "AlreadyCalledError",
-    "CancelledError",
-    "Deferred",
-    "DeferredList",
-    "defer_later",
-    "ensure_deferred",
-    "fail",
-    "gather",
-    "maybe_deferred",
-    "run",
-    "sleep",
-    "succeed",
-]
+from ..errors import MiniReactorError
 
 log = logging.getLogger("minireactor.defer")
 
@@ -67,7 +45,7 @@ class DelayedCallLike(Protocol):
 
 
 class Scheduler(Protocol):
-    """The part of a reactor this module needs (a `testing.Clock` has it too)."""
+    """The part of a reactor this package needs (a `testing.Clock` has it too)."""
 
     def call_later(self, delay: float, f: Callable[..., Any], *args: Any) -> DelayedCallLike: ...
 
@@ -392,227 +370,3 @@ def fail(exc: BaseException) -> Deferred[Any]:
     d: Deferred[Any] = Deferred()
     d.errback(exc)
     return d
-
-
-def maybe_deferred(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Deferred[Any]:
-    """Call `f` and always get a Deferred back, whatever it did.
-
-    A plain value is wrapped with `succeed`, an exception with `fail`, a
-    coroutine is started with `ensure_deferred`; a Deferred is returned as is.
-    """
-    try:
-        result = f(*args, **kwargs)
-    except Exception as exc:
-        return fail(exc)
-    if isinstance(result, Deferred):
-        return result
-    if inspect.iscoroutine(result):
-        return ensure_deferred(result)
-    return succeed(result)
-
-
-class DeferredList(Deferred[Any]):
-    """Wait for several Deferreds; fire with `[(succeeded, result), ...]` in their order.
-
-    Args:
-        deferreds: the Deferreds to wait for.
-        fire_on_one_callback: fire with `(result, index)` on the first success.
-        fire_on_one_errback: errback with the first error instead of waiting.
-        consume_errors: leave each failed Deferred holding None, so its error
-            is reported here only (not again as "unhandled" at GC).
-
-    Cancelling the list cancels every Deferred in it that has no result yet.
-    """
-
-    def __init__(
-        self,
-        deferreds: list[Deferred[Any]],
-        fire_on_one_callback: bool = False,
-        fire_on_one_errback: bool = False,
-        consume_errors: bool = False,
-    ) -> None:
-        super().__init__(canceller=self._cancel_all)
-        self._deferreds = list(deferreds)
-        self._results: list[tuple[bool, Any] | None] = [None] * len(self._deferreds)
-        self._remaining = len(self._deferreds)
-        self._fire_on_one_callback = fire_on_one_callback
-        self._fire_on_one_errback = fire_on_one_errback
-        self._consume_errors = consume_errors
-        if not self._deferreds and not fire_on_one_callback:
-            self.callback([])
-        for index, d in enumerate(self._deferreds):
-            d.add_both(self._one_done, index)
-
-    def _one_done(self, result: Any, index: int) -> Any:
-        ok = not _is_error(result)
-        self._results[index] = (ok, result)
-        self._remaining -= 1
-        if not self.called:
-            if ok and self._fire_on_one_callback:
-                self.callback((result, index))
-            elif not ok and self._fire_on_one_errback:
-                self.errback(result)
-            elif self._remaining == 0:
-                self.callback(self._results)
-        if not ok and self._consume_errors:
-            return None
-        return result
-
-    def _cancel_all(self, _: Deferred[Any]) -> None:
-        for d in self._deferreds:
-            if not d.called:
-                d.cancel()
-
-
-def gather(*deferreds: Deferred[Any], consume_errors: bool = True) -> Deferred[list[Any]]:
-    """Fire with the list of all results, or errback with the first error.
-
-    The error is the original exception, not a wrapper. `consume_errors`
-    defaults to True, unlike Twisted's `gatherResults`: the gathered Deferred
-    already reports the failure, and asyncio's `gather` behaves the same way.
-    """
-    dl = DeferredList(list(deferreds), fire_on_one_errback=True, consume_errors=consume_errors)
-    return dl.add_callback(lambda results: [result for _, result in results])
-
-
-def defer_later(
-    reactor: Scheduler, delay: float, f: Callable[..., Any], *args: Any
-) -> Deferred[Any]:
-    """Call `f(*args)` after `delay` seconds; the Deferred fires with its result.
-
-    Cancelling before then cancels the timer, so `f` never runs.
-    """
-    d: Deferred[Any] = Deferred(canceller=lambda _: timer.cancel())
-    timer = reactor.call_later(delay, d.callback, None)
-    d.add_callback(lambda _: f(*args))
-    return d
-
-
-def sleep(reactor: Scheduler, seconds: float) -> Deferred[None]:
-    """A Deferred that fires with None after `seconds`: `await sleep(reactor, 1)`."""
-    return defer_later(reactor, seconds, lambda: None)
-
-
-class _CoroutineRunner:
-    """Drives one coroutine: each `await` of a Deferred becomes a callback.
-
-    The coroutine yields the Deferred it awaits (see `Deferred.__await__`);
-    we add a callback to it that resumes the coroutine. If that Deferred has
-    already fired, the callback runs inside `add_both`, while `_step` is still
-    on the stack; resuming recursively there would grow the stack with each
-    ready await, so the callback leaves the result for `_step`'s loop instead.
-    """
-
-    def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
-        self._coro = coro
-        self.deferred: Deferred[Any] = Deferred(canceller=self._cancel)
-        self._awaiting: Deferred[Any] | None = None
-        self._stepping = False
-        self._ready: list[Any] = []  # a result that arrived while _step was running
-
-    def _step(self, result: Any) -> None:
-        self._stepping = True
-        try:
-            while True:
-                try:
-                    if _is_error(result):
-                        awaited = self._coro.throw(result)
-                    else:
-                        awaited = self._coro.send(result)
-                except StopIteration as stop:
-                    self._finish(stop.value)
-                    return
-                except (Exception, CancelledError) as exc:
-                    self.deferred.errback(exc)
-                    return
-                if not isinstance(awaited, Deferred):
-                    result = TypeError(
-                        f"a coroutine run by ensure_deferred awaited {awaited!r}; it can only "
-                        "await Deferreds (wrap an asyncio future with Deferred.from_future)"
-                    )
-                    continue
-                self._awaiting = awaited
-                awaited.add_both(self._resume)
-                if not self._ready:
-                    return  # it will resume us later, from its callback
-                result = self._ready.pop()
-        finally:
-            self._stepping = False
-
-    def _finish(self, value: Any) -> None:
-        if isinstance(value, Deferred):
-            value = TypeError(f"a coroutine returned {value!r}; await it instead of returning it")
-        self.deferred._start(value)  # an exception returned is an error, as in any callback
-
-    def _resume(self, result: Any) -> None:
-        self._awaiting = None
-        if self._stepping:
-            self._ready.append(result)
-        else:
-            self._step(result)
-
-    def _cancel(self, _: Deferred[Any]) -> None:
-        # Cancelling the Deferred we await makes it errback with
-        # CancelledError, which _step throws into the coroutine at its await.
-        if self._awaiting is not None:
-            self._awaiting.cancel()
-
-
-def ensure_deferred(coro: Coroutine[Any, Any, _T] | Deferred[_T]) -> Deferred[_T]:
-    """Start running a coroutine; return a Deferred for its result.
-
-    The coroutine runs at once, up to its first `await` of a pending
-    Deferred. Cancelling the returned Deferred throws `CancelledError` into
-    the coroutine where it is waiting. A Deferred is returned unchanged.
-
-    Raises:
-        TypeError: `coro` is neither a coroutine nor a Deferred.
-    """
-    if isinstance(coro, Deferred):
-        return coro
-    if not inspect.iscoroutine(coro):
-        raise TypeError(f"ensure_deferred() needs a coroutine (call your async def), got {coro!r}")
-    runner = _CoroutineRunner(coro)
-    runner._step(None)
-    return runner.deferred
-
-
-def run(main: Callable[..., Any], *args: Any, backend: str = "auto") -> Any:
-    """Run `main(reactor, *args)` on a fresh reactor and return its result.
-
-    `main` may be a plain function, an `async def`, or return a Deferred;
-    the reactor runs until that result arrives, then stops and closes (it is
-    closed even if something fails). An error is raised here, with its
-    original traceback.
-
-    Raises:
-        Whatever `main` raised; RuntimeError if the reactor was stopped by
-        someone else before `main` finished (its work is cancelled).
-    """
-    from .reactor import Reactor  # here, not at the top: the reactor is a layer below us
-
-    reactor = Reactor(backend=backend)
-    outcome: list[Any] = []
-    pending: list[Deferred[Any]] = []
-
-    def finish(result: Any) -> None:
-        outcome.append(result)
-        reactor.stop()
-
-    def start() -> None:
-        d = maybe_deferred(main, reactor, *args)
-        pending.append(d)
-        d.add_both(finish)
-
-    try:
-        reactor.call_when_running(start)
-        reactor.run()
-    finally:
-        reactor.close()
-    if not outcome:
-        if pending:
-            pending[0].cancel()
-        raise RuntimeError("the reactor was stopped before main() finished; its work was cancelled")
-    if _is_error(outcome[0]):
-        raise outcome[0]
-    return outcome[0]
