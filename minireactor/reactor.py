@@ -417,7 +417,7 @@ class Reactor(Endpoints, Instrumented, Lifecycle):
     def thread_pool(self) -> ThreadPool:
         """This reactor's worker threads (see threads.py), created on first use."""
         if self._thread_pool is None:
-            from .threads import ThreadPool  # here: threads.py imports defer.py, a layer above
+            from .threads import ThreadPool  # here: threads.py imports defer/, a layer above
 
             self._thread_pool = ThreadPool(self, self._thread_pool_size)
         return self._thread_pool

@@ -10,6 +10,7 @@ with a clear message instead of hanging.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 
@@ -17,6 +18,13 @@ import pytest
 
 import minireactor
 from minireactor import Reactor
+
+# A shell starts background jobs with SIGINT ignored, and an ignored signal
+# stays ignored in every child. Tests that press Ctrl+C (on this process or
+# on a server they start) need Python's usual KeyboardInterrupt, wherever
+# pytest was started from; children then start with the default action.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 BACKENDS = minireactor.available_backends()
 # Every backend that waits by itself, whether or not this machine has it: the
