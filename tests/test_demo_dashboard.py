@@ -158,7 +158,7 @@ class Browser:
 
     def frames(self) -> list[tuple[str, Any]]:
         """The (event, data) frames of an event stream received so far."""
-        body = self.data.partition(b"\r\n\r\n")[2].decode()
+        body = dechunk(self.data.partition(b"\r\n\r\n")[2]).decode()
         out = []
         for frame in body.split("\n\n")[:-1]:
             fields = dict(line.split(": ", 1) for line in frame.split("\n") if ": " in line)
@@ -168,6 +168,19 @@ class Browser:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def dechunk(data: bytes) -> bytes:
+    """The body carried by the complete chunks in `data` (RFC 9112 section 7.1)."""
+    body = bytearray()
+    while b"\r\n" in data:
+        size_line, _, rest = data.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0 or len(rest) < size + 2:
+            break
+        body += rest[:size]
+        data = rest[size + 2 :]
+    return bytes(body)
 
 
 @pytest.fixture
@@ -224,6 +237,7 @@ def test_events_stream_stats_and_chat(dashboard: Dashboard) -> None:
         head = viewer.data.partition(b"\r\n\r\n")[0].decode()
         assert head.startswith("HTTP/1.1 200 OK")
         assert "Content-Type: text/event-stream" in head and "Content-Length" not in head
+        assert "Transfer-Encoding: chunked" in head  # the connection outlives the stream
         assert viewer.frames()[0][0] == "hello"
         spin(dashboard.reactor, lambda: len(dashboard.room) == 1)
 
@@ -265,6 +279,41 @@ def test_a_flood_of_chat_reaches_the_page_in_small_batches(dashboard: Dashboard)
         viewer.close()
     assert [line["text"] for line in batch["lines"]] == [f"<bot> line {i}" for i in range(80, 100)]
     assert batch["skipped"] == 80
+
+
+@pytest.mark.timeout(20)
+def test_viewers_past_the_limit_are_told_and_the_stream_ends(dashboard: Dashboard) -> None:
+    dashboard.config.max_viewers = 1
+    first = Browser(dashboard.reactor, dashboard.http_address)
+    second = Browser(dashboard.reactor, dashboard.http_address)
+    try:
+        first.sock.sendall(b"GET /events HTTP/1.1\r\nHost: test\r\n\r\n")
+        first.wait_for(b"event: hello")
+        second.sock.sendall(b"GET /events HTTP/1.1\r\nHost: test\r\n\r\n")
+        second.wait_for(b"\r\n0\r\n\r\n")  # the last chunk: the response is complete
+        assert [event for event, _ in second.frames()] == ["full"]
+        assert len(dashboard.streams) == 1
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.timeout(30)
+def test_a_viewer_that_stops_reading_is_cut_off(dashboard: Dashboard) -> None:
+    viewer = Browser(dashboard.reactor, dashboard.http_address)
+    viewer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        viewer.sock.sendall(b"GET /events HTTP/1.1\r\nHost: test\r\n\r\n")
+        viewer.wait_for(b"event: hello")
+        frame = format_event("padding", "x" * 64 * 1024)
+        for _ in range(256):  # 16 MiB at most: past the kernel's buffers and MAX_STREAM_BUFFER
+            if not dashboard.streams:
+                break
+            dashboard._broadcast(frame)
+            dashboard.reactor.iterate(0)
+        assert not dashboard.streams  # hung up on, and forgotten
+    finally:
+        viewer.close()
 
 
 @pytest.mark.timeout(20)

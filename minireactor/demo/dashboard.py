@@ -38,14 +38,13 @@ from importlib import resources
 from typing import Any
 
 from ..backends import available_backends
-from ..protocol import Factory
-from ..protocols.http import Request, Response, ServerLimits
+from ..protocols.http import Request, Response, server_factory
 from ..reactor import Reactor
 from ..timers import DelayedCall
 from ..trace import Trace
 from .chat import ChatError, ChatEvent, ChatLimits, ChatRoom, FloodError, chat_factory
 from .meters import LagProbe, RateMeter, Timeline, drain
-from .sse import EventStream, StreamingHTTPProtocol, format_event
+from .sse import EventStream, format_event
 
 __all__ = ["Dashboard", "DashboardConfig", "DashboardServer", "load_page"]
 
@@ -135,13 +134,7 @@ class Dashboard:
         reactor, config = self.reactor, self.config
         self.room.backend_name = reactor.backend_name
         chat = reactor.listen_tcp(config.chat_port, chat_factory(self.room, reactor), config.host)
-        web = Factory.for_protocol(
-            StreamingHTTPProtocol,
-            self.handle,
-            {"/events": self._subscribe},
-            clock=reactor,
-            limits=ServerLimits(max_body_bytes=16 * 1024),
-        )
+        web = server_factory(self.handle, clock=reactor, max_body_bytes=16 * 1024)
         http = reactor.listen_tcp(config.port, web, config.host)
         self.chat_address, self.http_address = chat.address, http.address
         if self.trace is not None:
@@ -164,7 +157,7 @@ class Dashboard:
     # -- the web application ---------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        """Answer one ordinary request (GET /events is taken by `sse.py` first)."""
+        """Answer one request; GET /events opens an event stream."""
         method = "GET" if request.method == "HEAD" else request.method
         allowed = _ROUTES.get(request.path)
         if allowed is None:
@@ -176,8 +169,10 @@ class Dashboard:
             return Response(200, headers, self._page)
         if request.path == "/stats":
             return _json(200, self.snapshot(full=True))
-        if request.path == "/events":  # a HEAD: GETs never get here (see sse.py)
-            return Response(200, {"Content-Type": "text/event-stream"})
+        if request.path == "/events":
+            if request.method == "HEAD":
+                return Response(200, {"Content-Type": "text/event-stream"})
+            return self._subscribe(EventStream(request))
         body = self._json_body(request)
         if body is None:
             return _json(400, {"error": "send a JSON object as the body"})
@@ -238,15 +233,16 @@ class Dashboard:
 
     # -- the live stream -------------------------------------------------------------
 
-    def _subscribe(self, stream: EventStream) -> None:
+    def _subscribe(self, stream: EventStream) -> Response:
         if len(self.streams) >= self.config.max_viewers:
             stream.send("full", json.dumps({"error": "too many people are watching"}))
             stream.close()
-            return
+            return stream.response
         self.streams.add(stream)
         stream.on_close = self.streams.discard
         history = [dataclasses.asdict(event) for event in self.room.history]
         stream.send("hello", json.dumps({"stats": self.snapshot(full=True), "chat": history}))
+        return stream.response
 
     def _on_chat(self, event: ChatEvent) -> None:
         # A class hammering the chat sends thousands of lines a second; no

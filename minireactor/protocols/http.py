@@ -18,7 +18,8 @@ A handler answers in one of three ways, none of which blocks the loop:
   (run with `defer.ensure_deferred`, so it awaits Deferreds, e.g.
   `await defer.sleep(reactor, 0.1)`).
 
-Requests on one connection
+Any of these can be a `ResponseStream` (`http_stream.py`), whose body the
+handler goes on writing piece by piece, sent chunked. Requests on one connection
 are answered strictly in order: the next pipelined request is handed over
 only after the previous one is answered (RFC 9112 section 9.3.2).
 
@@ -27,7 +28,8 @@ adds what needs a connection and a clock: keep-alive, error answers, flow
 control and the timeouts that stop idle or deliberately slow ("slowloris")
 clients from holding connections forever.
 
-Read next: `http_client.py`, the other side of the conversation.
+Read next: `http_stream.py` (streaming bodies), then `http_client.py`, the
+other side of the conversation.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from .http_messages import (
     encode_head,
 )
 from .http_parser import RequestParser
+from .http_stream import ResponseStream
 
 __all__ = [
     "HTTPError",
@@ -62,6 +65,7 @@ __all__ = [
     "Headers",
     "Request",
     "Response",
+    "ResponseStream",
     "ServerLimits",
     "server_factory",
 ]
@@ -169,6 +173,7 @@ class HTTPServerProtocol(Protocol):
         )
         self.transport: Any = None
         self._current: Request | None = None  # the request being handled
+        self._stream: ResponseStream | None = None  # its streaming response, while it streams
         self._processing = False  # inside _process(): respond() must not re-enter it
         self._closing = False  # the connection will close after what is written
         self._eof = False  # the client finished sending
@@ -213,15 +218,22 @@ class HTTPServerProtocol(Protocol):
         if self._current is not None:
             self._current._responder = None  # a late respond() has nowhere to go
             self._current = None
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            stream._lost()
         self.transport = None
 
     def pause_writing(self) -> None:
         # The client is not reading its responses; stop producing more.
         self._write_paused = True
+        if self._stream is not None:
+            self._stream.paused = True
         self._update_flow()
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        if self._stream is not None:
+            self._stream._resume()
         self._process()
 
     # -- requests in, responses out ----------------------------------------------
@@ -289,12 +301,15 @@ class HTTPServerProtocol(Protocol):
         if request is not self._current or self.transport is None:
             return  # the connection is gone
         request._responder = None
-        self._current = None
         fields = response._headers  # None: the handler set no header (no object built)
         connection = None if fields is None else fields._map.get("connection")
         keep_alive = request.keep_alive and (
             connection is None or "close" not in connection.lower()
         )
+        if isinstance(response, ResponseStream):
+            self._start_stream(request, response, keep_alive)
+            return
+        self._current = None
         try:
             self._write_response(request, response, keep_alive)
         except HTTPError as exc:
@@ -306,7 +321,44 @@ class HTTPServerProtocol(Protocol):
         elif not self._processing:
             self._process()  # an answer given later: continue with pipelined requests
 
-    def _write_response(self, request: Request, response: Response, keep_alive: bool) -> None:
+    def _start_stream(self, request: Request, stream: ResponseStream, keep_alive: bool) -> None:
+        """Write a streaming response's head; its body follows as the handler writes it.
+
+        The request stays current until the stream ends, so no timeout runs
+        and pipelined requests wait. HTTP/1.0 has no chunked encoding: there
+        the body runs until we close the connection.
+        """
+        keep_alive = keep_alive and request.version == "HTTP/1.1"
+        try:
+            if stream.used:
+                raise HTTPError("a ResponseStream answers one request: make one per request")
+            self._write_response(request, stream, keep_alive, streaming=True)
+        except HTTPError as exc:
+            self._current = None
+            logger.error("HTTP handler %r gave an invalid response: %s", self.handler, exc)
+            self._send_error(500, "the server produced an invalid response")
+            return
+        self._stream = stream
+        status = stream.status
+        bodyless = request.method == "HEAD" or status < 200 or status == 204 or status == 304
+        finished = functools.partial(self._stream_ended, request, stream, keep_alive)
+        stream._open(self.transport, keep_alive, bodyless, finished)
+
+    def _stream_ended(self, request: Request, stream: ResponseStream, keep_alive: bool) -> None:
+        """A streaming response's body is complete: go on with the connection."""
+        if self._stream is stream:
+            self._stream = None
+        if request is not self._current or self.transport is None:
+            return
+        self._current = None
+        if not keep_alive:
+            self._close()
+        elif not self._processing:
+            self._process()
+
+    def _write_response(
+        self, request: Request, response: Response, keep_alive: bool, streaming: bool = False
+    ) -> None:
         status = response.status
         body = response.body
         fields = response._headers  # None: the handler set no header (no object built)
@@ -320,7 +372,10 @@ class HTTPServerProtocol(Protocol):
         # 1xx, 204 and 304 responses never carry a body (RFC 9112 section 6.3).
         has_body = status >= 200 and status != 204 and status != 304
         head_length = request.method == "HEAD" and fields is not None and "content-length" in fields
-        if has_body and not head_length:
+        if streaming:
+            if has_body and keep_alive:  # else the body ends when the connection closes
+                lines.append("Transfer-Encoding: chunked\r\n")
+        elif has_body and not head_length:
             lines.append(f"Content-Length: {len(body)}\r\n")
         if not keep_alive:
             lines.append("Connection: close\r\n")
