@@ -14,6 +14,7 @@ Needs Linux (/proc, epoll) and gcc; skipped with the reason otherwise.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import select
@@ -139,6 +140,21 @@ def test_timers_benchmark_runs(tmp_path: Path) -> None:
         assert set(summary[workload]) == {"asyncio", "minireactor"}
         assert summary[workload]["asyncio"]["ratio_cpu_s"] == pytest.approx(1.0)
         assert 0 < summary[workload]["minireactor"]["wall_s"]["median"] < 10
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("twisted") is None,
+    reason="Twisted is not installed (the 'peers' extra)",
+)
+@pytest.mark.timeout(120)
+def test_twisted_loops_benchmark_runs() -> None:
+    command = [sys.executable, "-m", "benchmarks.twisted_loops", "--repeats", "1"]
+    command += ["--clients", "2", "--messages", "20", "--json"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=110)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rates = json.loads(result.stdout)["round_trips_per_s"]
+    assert list(rates) == ["twisted", "asyncio", "minireactor"]
+    assert all(rate["median"] > 0 for rate in rates.values())
 
 
 @needs_linux
