@@ -28,8 +28,8 @@ adds what needs a connection and a clock: keep-alive, error answers, flow
 control and the timeouts that stop idle or deliberately slow ("slowloris")
 clients from holding connections forever.
 
-Read next: `http_stream.py` (streaming bodies), then `http_client.py`, the
-other side of the conversation.
+Read next: `http_writer.py` (responses onto the wire), `http_stream.py`
+(streaming bodies), then `http_client.py` (the other side).
 """
 
 from __future__ import annotations
@@ -52,10 +52,10 @@ from .http_messages import (
     HTTPParseError,
     Request,
     Response,
-    encode_head,
 )
 from .http_parser import RequestParser
 from .http_stream import ResponseStream
+from .http_writer import ResponseWriter
 
 __all__ = [
     "HTTPError",
@@ -81,9 +81,6 @@ Handler = Callable[
 # While a handler is busy, pipelined bytes wait in the parser; past this many
 # we stop reading from the socket so a client cannot queue unbounded work.
 _PIPELINE_BUFFER_LIMIT = 64 * 1024
-# Bodies at least this big are written separately instead of being copied
-# onto the end of the head.
-_COPY_BODY_LIMIT = 16 * 1024
 
 
 class Cancellable(TypingProtocol):
@@ -125,12 +122,6 @@ class ServerLimits:
     linger_timeout: float | None = 2.0
 
 
-@functools.lru_cache(maxsize=2)
-def _http_date(second: int) -> str:
-    """The Date header value for a Unix second (cached: it changes once a second)."""
-    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(second))
-
-
 class HTTPServerProtocol(Protocol):
     """Serves HTTP/1.1 on one connection by calling `handler` for each request.
 
@@ -164,10 +155,7 @@ class HTTPServerProtocol(Protocol):
         self._now: Callable[[], float] = (
             getattr(clock, "seconds", None) or getattr(clock, "time", None) or time.monotonic
         )
-        self._date_header = date_header
-        self._server_line = f"Server: {server_header}\r\n" if server_header else ""
-        self._head_end_bytes = b""  # see _head_end
-        self._head_end_second = -1
+        self._writer = ResponseWriter(date_header, server_header)
         self._parser = RequestParser(
             max_head_bytes=limits.max_head_bytes, max_body_bytes=limits.max_body_bytes
         )
@@ -311,7 +299,7 @@ class HTTPServerProtocol(Protocol):
             return
         self._current = None
         try:
-            self._write_response(request, response, keep_alive)
+            self._writer.write(self.transport, request, response, keep_alive)
         except HTTPError as exc:
             logger.error("HTTP handler %r gave an invalid response: %s", self.handler, exc)
             self._send_error(500, "the server produced an invalid response")
@@ -332,7 +320,7 @@ class HTTPServerProtocol(Protocol):
         try:
             if stream.used:
                 raise HTTPError("a ResponseStream answers one request: make one per request")
-            self._write_response(request, stream, keep_alive, streaming=True)
+            self._writer.write(self.transport, request, stream, keep_alive, streaming=True)
         except HTTPError as exc:
             self._current = None
             logger.error("HTTP handler %r gave an invalid response: %s", self.handler, exc)
@@ -355,56 +343,6 @@ class HTTPServerProtocol(Protocol):
             self._close()
         elif not self._processing:
             self._process()
-
-    def _write_response(
-        self, request: Request, response: Response, keep_alive: bool, streaming: bool = False
-    ) -> None:
-        status = response.status
-        body = response.body
-        fields = response._headers  # None: the handler set no header (no object built)
-        lines = [f"HTTP/1.1 {status} {response.reason}\r\n"]
-        for name, value in fields._pairs if fields is not None else ():
-            key = name.lower()
-            if key != "content-length" and key != "connection" and key != "transfer-encoding":
-                lines.append(f"{name}: {value}\r\n")
-            elif key == "content-length" and request.method == "HEAD":
-                lines.append(f"{name}: {value}\r\n")  # HEAD may state the GET body's size
-        # 1xx, 204 and 304 responses never carry a body (RFC 9112 section 6.3).
-        has_body = status >= 200 and status != 204 and status != 304
-        head_length = request.method == "HEAD" and fields is not None and "content-length" in fields
-        if streaming:
-            if has_body and keep_alive:  # else the body ends when the connection closes
-                lines.append("Transfer-Encoding: chunked\r\n")
-        elif has_body and not head_length:
-            lines.append(f"Content-Length: {len(body)}\r\n")
-        if not keep_alive:
-            lines.append("Connection: close\r\n")
-        elif request.version == "HTTP/1.0":
-            lines.append("Connection: keep-alive\r\n")
-        head = encode_head(lines) + self._head_end()
-        if not has_body or request.method == "HEAD" or not body:
-            self.transport.write(head)
-        elif len(body) < _COPY_BODY_LIMIT:
-            self.transport.write(head + body)
-        else:
-            self.transport.writelines([head, body])
-
-    def _head_end(self) -> bytes:
-        """The Date and Server lines and the empty line that end every head, encoded.
-
-        They change once a second at most, so they are built and checked
-        once a second, not per response (two f-strings and two lines less to
-        check per response in benchmarks/http_path.py).
-        """
-        second = int(time.time()) if self._date_header else 0
-        if second != self._head_end_second:
-            lines = [f"Date: {_http_date(second)}\r\n"] if self._date_header else []
-            if self._server_line:
-                lines.append(self._server_line)
-            lines.append("\r\n")
-            self._head_end_bytes = encode_head(lines)  # may raise, as it would per response
-            self._head_end_second = second
-        return self._head_end_bytes
 
     def _send_error(self, status: int, message: str) -> None:
         """Answer with an error status and close: the stream can't be trusted now."""
