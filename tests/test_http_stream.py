@@ -31,12 +31,14 @@ class Server:
     def __init__(self) -> None:
         self.streams: list[ResponseStream] = []
         self.closed: list[ResponseStream] = []
+        self.handled: list[str] = []
         self.clock = Clock()
         self.protocol = HTTPServerProtocol(self.handle, clock=self.clock)
         self.transport = StringTransport()
         self.transport.connect(self.protocol)
 
     def handle(self, request: Request) -> Response:
+        self.handled.append(request.path)
         if request.path != "/stream":
             return Response(200, body=b"plain " + request.path.encode())
         stream = ResponseStream(200, {"Content-Type": "text/plain"})
@@ -119,6 +121,16 @@ def test_the_client_leaving_closes_the_stream() -> None:
     assert server.closed == [stream] and stream.closed
     stream.write(b"nobody is there")  # dropped, no error
     stream.end()
+
+
+def test_abort_drops_the_connection_and_its_pipelined_requests() -> None:
+    server = Server()
+    server.protocol.data_received(GET + b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+    [stream] = server.streams
+    stream.write(b"partial")
+    stream.abort()
+    assert server.transport.aborted and server.closed == [stream]
+    assert server.handled == ["/stream"]  # nobody is left to answer /next
 
 
 def test_abort_before_the_head_went_out() -> None:

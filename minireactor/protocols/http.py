@@ -338,6 +338,8 @@ class HTTPServerProtocol(Protocol):
             self._stream = None
         if request is not self._current or self.transport is None:
             return
+        if self.transport.is_closing():  # aborted: connection_lost will tidy up
+            return
         self._current = None
         if not keep_alive:
             self._close()
