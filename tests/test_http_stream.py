@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import spin
+from test_http import asyncio_server
 
 from minireactor import Reactor
 from minireactor.protocols.http import (
@@ -214,3 +216,19 @@ def test_urllib_reads_a_stream_twice_on_one_server(reactor: Reactor) -> None:
         worker.join()
     expected = "".join(f"line {i}\n" for i in range(50)).encode()
     assert bodies == [expected, expected]
+
+
+@pytest.mark.timeout(30)
+def test_the_same_stream_on_asyncio() -> None:
+    def handler(request: Request) -> Any:
+        loop = asyncio.get_running_loop()
+        stream = ResponseStream()
+        for i in range(20):
+            loop.call_later(0.001 * i, stream.write, f"line {i}\n".encode())
+        loop.call_later(0.03, stream.end)
+        return stream
+
+    with asyncio_server(handler) as (host, port):
+        for _ in range(2):
+            with urllib.request.urlopen(f"http://{host}:{port}/", timeout=10) as reply:
+                assert reply.read() == "".join(f"line {i}\n" for i in range(20)).encode()
