@@ -1,8 +1,10 @@
 """Helper processes: start one, wait until it accepts, stop it, leave nothing behind.
 
-The local internet, every server model and the load generator run in child
-processes, so that what we measure does not share a GIL (or a CPU) with the
-code doing the measuring. They all follow one small protocol:
+The local internet and every server model run in child processes, so that
+what we measure does not share a GIL (or a CPU) with the code doing the
+measuring. They all follow one small protocol (the load generator's
+processes are simpler: they run, print their JSON result and exit; see
+`load.py`):
 
 1. The child binds its socket, then prints one line, `READY host port`, or
    `ERROR message` if it cannot start (a port in use, a bad option).
