@@ -95,6 +95,18 @@ class Trace:
 
     # -- reading --------------------------------------------------------------
 
+    def take(self) -> list[Event]:
+        """Remove and return the events recorded so far: for live readers.
+
+        A dashboard that reads a server's trace every half second takes what
+        is new each time, so the trace does not grow for as long as the server
+        runs. Safe while other threads record: only the prefix that was copied
+        is deleted, so an event appended in between stays for the next take().
+        """
+        taken = self.events[:]
+        del self.events[: len(taken)]
+        return taken
+
     def of_kind(self, *kinds: str) -> list[Event]:
         return [e for e in self.events if e.kind in kinds]
 

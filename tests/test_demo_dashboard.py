@@ -22,10 +22,10 @@ from conftest import spin
 from minireactor import Reactor
 from minireactor.demo.chat import ChatLimits, ChatRoom
 from minireactor.demo.dashboard import Dashboard, DashboardConfig, DashboardServer, load_page
-from minireactor.demo.meters import LagProbe, RateMeter, Timeline, drain
+from minireactor.demo.meters import LagProbe, RateMeter, Timeline
 from minireactor.demo.sse import format_event
 from minireactor.testing import Clock
-from minireactor.trace import Event, Trace
+from minireactor.trace import Event
 
 # -- the pieces -------------------------------------------------------------------------
 
@@ -107,13 +107,6 @@ def test_timeline_shares_count_only_the_time_it_was_recording() -> None:
         [4, 0.0, 0.0, 0],
         [5, 0.0, 1.0, 0],
     ]
-
-
-def test_drain_takes_the_events_out_of_the_trace() -> None:
-    trace = Trace()
-    trace.add("callback", "f", 0.0, 1.0)
-    assert [e.name for e in drain(trace)] == ["f"]
-    assert trace.events == []
 
 
 def test_the_page_is_self_contained() -> None:

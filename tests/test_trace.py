@@ -203,3 +203,13 @@ def test_loop_lag_plot_and_lab_reports_share_the_renderer(reactor: Reactor) -> N
     fig = minireactor.trace.timeline(events)
     lanes = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(events) == 6 and 1 <= len(lanes) <= 3  # one lane per pool worker
+
+
+def test_take_hands_over_what_is_new_and_keeps_the_trace_small() -> None:
+    trace = minireactor.trace.Trace()
+    trace.add("callback", "f", 0.0, 1.0)
+    assert [e.name for e in trace.take()] == ["f"] and trace.events == []
+    trace.add("callback", "g", 1.0, 2.0)
+    trace.add("timer", "h", 2.0, 3.0)
+    assert [e.name for e in trace.take()] == ["g", "h"]
+    assert trace.take() == []

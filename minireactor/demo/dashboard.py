@@ -43,7 +43,7 @@ from ..reactor import Reactor
 from ..timers import DelayedCall
 from ..trace import Trace
 from .chat import ChatError, ChatEvent, ChatLimits, ChatRoom, FloodError, chat_factory
-from .meters import LagProbe, RateMeter, Timeline, drain
+from .meters import LagProbe, RateMeter, Timeline
 from .sse import EventStream, format_event
 
 __all__ = ["Dashboard", "DashboardConfig", "DashboardServer", "load_page"]
@@ -151,7 +151,7 @@ class Dashboard:
             self._probe.stop()
         self.reactor.set_tracer(None)
         if self.trace is not None:
-            self.timeline.absorb(drain(self.trace), time.perf_counter())
+            self.timeline.absorb(self.trace.take(), time.perf_counter())
             self.timeline.stop_recording(time.perf_counter())
 
     # -- the web application ---------------------------------------------------------
@@ -272,7 +272,7 @@ class Dashboard:
         self._rate.sample(self.reactor.seconds(), self.room.messages)
         new: list[list[float]] = []
         if self.trace is not None:
-            finished = self.timeline.absorb(drain(self.trace), time.perf_counter())
+            finished = self.timeline.absorb(self.trace.take(), time.perf_counter())
             new = [bucket.as_list() for bucket in finished]
         stats = self.snapshot()
         stats["timeline"] = new

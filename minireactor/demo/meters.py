@@ -26,9 +26,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..trace import Event, Trace
+from ..trace import Event
 
-__all__ = ["Bucket", "LagProbe", "RateMeter", "Timeline", "drain"]
+__all__ = ["Bucket", "LagProbe", "RateMeter", "Timeline"]
 
 
 class LagProbe:
@@ -124,16 +124,6 @@ class Bucket:
             self.callbacks,
         ]
 
-
-def drain(trace: Trace) -> list[Event]:
-    """Take the events recorded so far out of `trace` (so it does not grow forever).
-
-    The reactor appends on its own thread; we read on the same thread, and
-    delete only the prefix we copied, so an append in between is kept.
-    """
-    taken = trace.events[:]
-    del trace.events[: len(taken)]
-    return taken
 
 
 class Timeline:
