@@ -1,4 +1,4 @@
-"""Tests for minireactor/protocols/http.py (the server) and http_client.py.
+"""Tests for protocols/http.py (the server), http_client_protocol.py and http_client.py.
 
 The server protocol uses asyncio's method names, so it is tested first on
 asyncio's own loop (run in a background thread) with real clients: urllib,

@@ -29,7 +29,8 @@ control and the timeouts that stop idle or deliberately slow ("slowloris")
 clients from holding connections forever.
 
 Read next: `http_writer.py` (responses onto the wire), `http_stream.py`
-(streaming bodies), then `http_client.py` (the other side).
+(streaming bodies), then the other side: `http_client_protocol.py` (one
+client connection) and `http_client.py` (the client on top).
 """
 
 from __future__ import annotations
