@@ -11,7 +11,8 @@
 One module per part, in reading order:
 
 * `pages.py`: the model of the local internet (pure functions of seed and path).
-* `internet.py`: the server that plays it (minireactor, in a subprocess).
+* `internet.py`: `internet()` and the `Internet` handle; `internet_server.py`:
+  the server that plays it (minireactor, in a subprocess).
 * `report.py`, `workers.py`, `fetch.py`, `fetch_async.py`: the fetch strategies.
 * `crawl.py`: a link pipeline and a bounded crawler on top of them.
 * `handlers.py`, `servers.py`: one workload, six server concurrency models.

@@ -12,7 +12,7 @@ other pages of the same local internet (a seeded link graph), so a crawler or
 the classic "fetch, extract hrefs, write results" pipeline has something to
 follow.
 
-Read next: `internet.py`, the server that plays this model over real sockets.
+Read next: `internet.py`, which starts the server that plays this model over real sockets.
 """
 
 from __future__ import annotations
