@@ -24,7 +24,7 @@ Reading order: `protocol.py` (what you write), `reactor.py` (the loop),
 `timers.py`, `backends/` (select, poll, epoll, kqueue, threaded, asyncio),
 `tcp.py`, `listener.py`, `connector.py`, then `defer/` (Deferreds: start at
 its `__init__.py`) and the other transports (`unix.py`, `udp.py`, `tls.py`,
-`process.py`, `stdio.py`).
+`tls_endpoints.py`, `process.py`, `stdio.py`).
 """
 
 from __future__ import annotations

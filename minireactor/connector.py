@@ -12,7 +12,7 @@ The factory hears the outcome: `build_protocol` then, much later,
 `client_connection_lost`; or `client_connection_failed` with the reason
 (ConnectionRefusedError, ConnectTimeoutError, ...).
 
-Read next: `unix.py` and `tls.py`, which reuse this class.
+Read next: `unix.py` and `tls_endpoints.py`, which reuse this class.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 `Reactor` inherits these so that `reactor.listen_tcp(...)`,
 `reactor.spawn_process(...)` and the rest read the way Twisted's do, while
 each transport's real work stays in its own module (`tcp.py`, `unix.py`,
-`udp.py`, `tls.py`, `process.py`). Every method here checks that it runs on
-the reactor thread, then hands over. Modules that need `ssl` or `subprocess`
-are imported on first use, so `import minireactor` stays light.
+`udp.py`, `tls_endpoints.py`, `process.py`). Every method here checks that
+it runs on the reactor thread, then hands over. Modules that need `ssl` or
+`subprocess` are imported on first use, so `import minireactor` stays light.
 
 Read next: `tcp.py`, then whichever transport you use.
 """
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .listener import Port
     from .process import ProcessTransport
     from .reactor import Reactor
-    from .tls import TLSConnector
+    from .tls_endpoints import TLSConnector
     from .udp import UDPTransport
     from .unix import UnixConnector, UnixPort
 
@@ -106,7 +106,7 @@ class Endpoints:
         backlog: int = 128,
     ) -> Port:
         """Listen for TLS connections: TCP, with `ssl_context` wrapped around each."""
-        from .tls import listen_tls
+        from .tls_endpoints import listen_tls
 
         reactor = self._on_reactor_thread()
         return listen_tls(reactor, port, factory, ssl_context, interface=interface, backlog=backlog)
@@ -121,7 +121,7 @@ class Endpoints:
         timeout: float = 30.0,
     ) -> TLSConnector:
         """Connect with TLS; the certificate and host name are verified by default."""
-        from .tls import connect_tls
+        from .tls_endpoints import connect_tls
 
         reactor = self._on_reactor_thread()
         return connect_tls(

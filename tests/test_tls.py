@@ -1,4 +1,4 @@
-"""Tests for minireactor/tls.py: TLS over MemoryBIO, on every backend (trustme certificates)."""
+"""Tests for tls.py and tls_endpoints.py: TLS over MemoryBIO, every backend, trustme certs."""
 
 from __future__ import annotations
 
@@ -16,9 +16,15 @@ import pytest
 import trustme
 from conftest import spin
 
-from minireactor import ClientFactory, ConnectTimeoutError, Factory, Protocol, Reactor
-from minireactor import tls as tls_module
-from minireactor.tls import connect_tls, listen_tls
+from minireactor import (
+    ClientFactory,
+    ConnectTimeoutError,
+    Factory,
+    Protocol,
+    Reactor,
+    tls_endpoints,
+)
+from minireactor.tls_endpoints import connect_tls, listen_tls
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -228,7 +234,7 @@ def test_handshake_timeouts(
     reactor: Reactor, monkeypatch: pytest.MonkeyPatch, server_context: ssl.SSLContext
 ) -> None:
     # Server side: a client that connects and says nothing is dropped.
-    monkeypatch.setattr(tls_module, "HANDSHAKE_TIMEOUT", 0.2)
+    monkeypatch.setattr(tls_endpoints, "HANDSHAKE_TIMEOUT", 0.2)
     port = listen_tls(reactor, 0, Factory.for_protocol(Echo), server_context).address[1]
     silent = socket.create_connection(("127.0.0.1", port))
     silent.setblocking(False)
