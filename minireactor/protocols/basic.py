@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import inspect
 import struct
-from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConnectionLimitError, IdleTimeoutError, MiniReactorError
@@ -251,47 +250,6 @@ class LineReceiver(Protocol):
         return start
 
 
-def _feed_frames(
-    proto: Any,
-    data: bytes,
-    next_frame: Callable[[bytearray, int], tuple[bytes, int] | None],
-    deliver: Callable[[bytes], None],
-) -> None:
-    """The loop shared by the length-prefixed receivers.
-
-    `next_frame(buf, start)` returns (payload, end of frame), None when the
-    frame is not complete yet, or raises what is wrong with the input; the
-    connection is then closed with that reason.
-    """
-    if proto._closed:
-        return  # we closed the connection over bad input: nothing more to parse
-    if proto._buffer is None:
-        proto._buffer = bytearray()
-    buf = proto._buffer
-    buf += data
-    if proto._busy:
-        return  # called from string_received: the loop below is still running
-    proto._busy = True
-    start = 0
-    try:
-        while not proto._closed and not (proto.transport and proto.transport.is_closing()):
-            try:
-                frame = next_frame(buf, start)
-            except (ConnectionLimitError, FramingError) as exc:
-                proto._closed = True
-                buf.clear()
-                start = 0
-                _close_with(proto.transport, exc)
-                return
-            if frame is None:
-                return
-            payload, start = frame
-            deliver(payload)
-    finally:
-        del buf[:start]
-        proto._busy = False
-
-
 def _too_long(cls: type, length: int, limit: int) -> ConnectionLimitError:
     return ConnectionLimitError(
         f"peer announced a {length}-byte string, more than MAX_LENGTH={limit}; closing. "
@@ -299,11 +257,13 @@ def _too_long(cls: type, length: int, limit: int) -> ConnectionLimitError:
     )
 
 
-class NetstringReceiver(Protocol):
-    """Receives netstrings, b"5:hello,": override `string_received`.
+class _StringReceiver(Protocol):
+    """What the two length-prefixed receivers share: the buffer, the limit, the loop.
 
-    Attributes:
-        MAX_LENGTH: the longest string accepted.
+    A subclass says how one frame is read with `_next_frame(buf, start)`,
+    which returns (payload, end of frame), None when the frame is not
+    complete yet, or raises what is wrong with the input; the connection is
+    then closed with that reason.
     """
 
     MAX_LENGTH: int = 99999
@@ -319,13 +279,50 @@ class NetstringReceiver(Protocol):
     def string_received(self, data: bytes) -> None:
         """Called with each complete string. Override this."""
 
+    def _next_frame(self, buf: bytearray, start: int) -> tuple[bytes, int] | None:
+        raise NotImplementedError
+
+    def data_received(self, data: bytes) -> None:
+        """Buffer `data` and hand out every complete string in it."""
+        if self._closed:
+            return  # we closed the connection over bad input: nothing more to parse
+        if self._buffer is None:
+            self._buffer = bytearray()
+        buf = self._buffer
+        buf += data
+        if self._busy:
+            return  # called from string_received: the loop below is still running
+        self._busy = True
+        start = 0
+        try:
+            while not self._closed and not (self.transport and self.transport.is_closing()):
+                try:
+                    frame = self._next_frame(buf, start)
+                except (ConnectionLimitError, FramingError) as exc:
+                    self._closed = True
+                    buf.clear()
+                    start = 0
+                    _close_with(self.transport, exc)
+                    return
+                if frame is None:
+                    return
+                payload, start = frame
+                self.string_received(payload)
+        finally:
+            del buf[:start]
+            self._busy = False
+
+
+class NetstringReceiver(_StringReceiver):
+    """Receives netstrings, b"5:hello,": override `string_received`.
+
+    Attributes:
+        MAX_LENGTH: the longest string accepted.
+    """
+
     def send_string(self, data: bytes) -> None:
         """Write `data` as one netstring."""
         self.transport.write(b"%d:%s," % (len(data), data))
-
-    def data_received(self, data: bytes) -> None:
-        """Buffer `data` and hand out every complete netstring in it."""
-        _feed_frames(self, data, self._next_frame, self.string_received)
 
     def _next_frame(self, buf: bytearray, start: int) -> tuple[bytes, int] | None:
         max_digits = len(str(self.MAX_LENGTH))
@@ -352,26 +349,14 @@ class NetstringReceiver(Protocol):
         return bytes(buf[colon + 1 : end]), end + 1
 
 
-class Int32StringReceiver(Protocol):
+class Int32StringReceiver(_StringReceiver):
     """Receives strings prefixed by their length (4 bytes, big-endian): override `string_received`.
 
     Attributes:
         MAX_LENGTH: the longest string accepted.
     """
 
-    MAX_LENGTH: int = 99999
     PREFIX = struct.Struct(">I")
-    transport: Any = None
-    _buffer: bytearray | None = None
-    _busy = False
-    _closed = False
-
-    def connection_made(self, transport: Any) -> None:
-        """Keep the transport, for `send_string`."""
-        self.transport = transport
-
-    def string_received(self, data: bytes) -> None:
-        """Called with each complete string. Override this."""
 
     def send_string(self, data: bytes) -> None:
         """Write `data` with its length prefix.
@@ -382,10 +367,6 @@ class Int32StringReceiver(Protocol):
         if len(data) >= 2**32:
             raise ValueError(f"a {len(data)}-byte string does not fit a 4-byte length prefix")
         self.transport.write(self.PREFIX.pack(len(data)) + data)
-
-    def data_received(self, data: bytes) -> None:
-        """Buffer `data` and hand out every complete string in it."""
-        _feed_frames(self, data, self._next_frame, self.string_received)
 
     def _next_frame(self, buf: bytearray, start: int) -> tuple[bytes, int] | None:
         body = start + self.PREFIX.size
