@@ -210,7 +210,26 @@ def _headers_or_none(headers: HeadersLike) -> Headers | None:
     return headers if isinstance(headers, Headers) else Headers(headers)
 
 
-class Request:
+class _Message:
+    """What requests and responses share: trailers, built only when looked at."""
+
+    __slots__ = ("_trailers",)
+
+    _trailers: Headers | None
+
+    @property
+    def trailers(self) -> Headers:
+        """Fields sent after a chunked body (an empty `Headers` when there were none)."""
+        if self._trailers is None:
+            self._trailers = Headers()
+        return self._trailers
+
+    @trailers.setter
+    def trailers(self, value: Headers) -> None:
+        self._trailers = value
+
+
+class Request(_Message):
     """One HTTP request, as the server's handler receives it.
 
     Attributes:
@@ -227,7 +246,6 @@ class Request:
     __slots__ = (
         "_responded",
         "_responder",
-        "_trailers",
         "body",
         "headers",
         "keep_alive",
@@ -263,17 +281,6 @@ class Request:
         self._responder: Callable[[Request, Response], None] | None = None
         self._responded = False
 
-    @property
-    def trailers(self) -> Headers:
-        """Fields sent after a chunked body (an empty `Headers` when there were none)."""
-        if self._trailers is None:
-            self._trailers = Headers()
-        return self._trailers
-
-    @trailers.setter
-    def trailers(self, value: Headers) -> None:
-        self._trailers = value
-
     def respond(self, response: Response) -> None:
         """Send `response` for this request, now or later.
 
@@ -303,7 +310,7 @@ class Request:
         return f"<Request {self.method} {self.target} {self.version}>"
 
 
-class Response:
+class Response(_Message):
     """One HTTP response: what a handler returns, and what the client receives.
 
     `body` may be `str`, which is encoded as UTF-8 and, unless you set one,
@@ -324,7 +331,6 @@ class Response:
 
     __slots__ = (
         "_headers",
-        "_trailers",
         "body",
         "keep_alive",
         "reason",
@@ -367,17 +373,6 @@ class Response:
     @headers.setter
     def headers(self, value: Headers) -> None:
         self._headers = value
-
-    @property
-    def trailers(self) -> Headers:
-        """Fields sent after a chunked body (an empty `Headers` when there were none)."""
-        if self._trailers is None:
-            self._trailers = Headers()
-        return self._trailers
-
-    @trailers.setter
-    def trailers(self, value: Headers) -> None:
-        self._trailers = value
 
     def text(self, encoding: str = "utf-8") -> str:
         """The body decoded as text (errors replaced, never raised)."""
