@@ -53,6 +53,7 @@ from .http_messages import (
     HTTPParseError,
     Request,
     Response,
+    status_has_body,
 )
 from .http_parser import RequestParser
 from .http_stream import ResponseStream
@@ -328,8 +329,7 @@ class HTTPServerProtocol(Protocol):
             self._send_error(500, "the server produced an invalid response")
             return
         self._stream = stream
-        status = stream.status
-        bodyless = request.method == "HEAD" or status < 200 or status == 204 or status == 304
+        bodyless = request.method == "HEAD" or not status_has_body(stream.status)
         finished = functools.partial(self._stream_ended, request, stream, keep_alive)
         stream._open(self.transport, keep_alive, bodyless, finished)
 

@@ -197,6 +197,11 @@ def encode_head(lines: list[str]) -> bytes:
         raise HTTPError(f"header text must be Latin-1 (percent-encode URLs): {exc}") from None
 
 
+def status_has_body(status: int) -> bool:
+    """False for 1xx, 204 and 304: responses that never carry a body (RFC 9112 6.3)."""
+    return status >= 200 and status != 204 and status != 304
+
+
 def _headers_or_none(headers: HeadersLike) -> Headers | None:
     """`headers` as a Headers, or None for "no fields yet".
 

@@ -26,7 +26,14 @@ from __future__ import annotations
 import re
 from typing import Generic, TypeVar
 
-from .http_messages import Headers, HTTPParseError, Request, Response, wants_keep_alive
+from .http_messages import (
+    Headers,
+    HTTPParseError,
+    Request,
+    Response,
+    status_has_body,
+    wants_keep_alive,
+)
 
 # A field name or method is a "token" (RFC 9110 section 5.6.2): no spaces,
 # no separators. This is what rejects "Name : value" and obs-fold lines.
@@ -455,9 +462,8 @@ class ResponseParser(_MessageParser[Response]):
         if version not in ("HTTP/1.1", "HTTP/1.0") or not valid_status:
             raise HTTPParseError(502, f"invalid status line: {start_line[:80]!r}")
         code = int(status)
-        # RFC 9112 section 6.3: these responses never have a body, whatever
-        # their headers say.
-        if self._request_method == "HEAD" or code < 200 or code in (204, 304):
+        # These responses never have a body, whatever their headers say.
+        if self._request_method == "HEAD" or not status_has_body(code):
             self._state = _DONE
         else:
             self._framing(headers, version, no_length_means_empty=False)

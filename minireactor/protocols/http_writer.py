@@ -16,7 +16,7 @@ import functools
 import time
 from typing import Any
 
-from .http_messages import Request, Response, encode_head
+from .http_messages import Request, Response, encode_head, status_has_body
 
 __all__ = ["ResponseWriter"]
 
@@ -71,8 +71,7 @@ class ResponseWriter:
                 lines.append(f"{name}: {value}\r\n")
             elif key == "content-length" and request.method == "HEAD":
                 lines.append(f"{name}: {value}\r\n")  # HEAD may state the GET body's size
-        # 1xx, 204 and 304 responses never carry a body (RFC 9112 section 6.3).
-        has_body = status >= 200 and status != 204 and status != 304
+        has_body = status_has_body(status)
         head_length = request.method == "HEAD" and fields is not None and "content-length" in fields
         if streaming:
             if has_body and keep_alive:  # else the body ends when the connection closes
