@@ -25,25 +25,15 @@ if not __package__:
 
 import argparse
 import json
-import os
-import subprocess
 import time
 
 from benchmarks.report import spread
-from minireactor.lab.twisted_loops import TWISTED_LOOPS
+from minireactor.lab.twisted_loops import TWISTED_LOOPS, run_in_a_process
 
 
 def measure(loop: str, clients: int, messages: int, cpu: int | None) -> float:
     """Round trips per second of one fresh-process run on `loop`."""
-    argv = [sys.executable, "-m", "minireactor.lab.twisted_loops", loop]
-    argv += ["--clients", str(clients), "--messages", str(messages)]
-    pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
-    proc = subprocess.run(
-        argv, capture_output=True, text=True, timeout=300, preexec_fn=pin, check=True
-    )
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    if "error" in result:
-        raise RuntimeError(f"{loop}: {result['error']}")
+    result = run_in_a_process(loop, clients, messages, cpu)
     return float(result["round_trips"] / result["seconds"])
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ from typing import Any, cast
 
 from .procs import LabError
 
-__all__ = ["TWISTED_LOOPS", "compare_twisted_loops", "run_twisted_echo"]
+__all__ = ["TWISTED_LOOPS", "compare_twisted_loops", "run_in_a_process", "run_twisted_echo"]
 
 TWISTED_LOOPS = ("twisted", "asyncio", "minireactor")
 
@@ -127,22 +128,33 @@ def compare_twisted_loops(
     unknown = set(loops) - set(TWISTED_LOOPS)
     if unknown:
         raise LabError(f"loops must be among {', '.join(TWISTED_LOOPS)}, not {sorted(unknown)}")
-    results = {}
-    for loop in loops:
-        argv = [sys.executable, "-m", __name__, loop, "--clients", str(clients)]
-        proc = subprocess.run(
-            [*argv, "--messages", str(messages)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise LabError(f"the Twisted run on {loop!r} failed: {proc.stderr.strip()[-500:]}")
-        results[loop] = json.loads(proc.stdout.strip().splitlines()[-1])
-        if "error" in results[loop]:
-            raise LabError(f"the Twisted run on {loop!r} failed: {results[loop]['error']}")
-    return results
+    return {loop: run_in_a_process(loop, clients, messages) for loop in loops}
+
+
+def run_in_a_process(
+    loop: str, clients: int, messages: int, cpu: int | None = None
+) -> dict[str, Any]:
+    """`run_twisted_echo` in a fresh Python process (pinned to `cpu` if given).
+
+    Raises:
+        LabError: Twisted is not installed, or the run failed.
+    """
+    argv = [sys.executable, "-m", __name__, loop, "--clients", str(clients)]
+    pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
+    proc = subprocess.run(
+        [*argv, "--messages", str(messages)],
+        capture_output=True,
+        text=True,
+        timeout=120,  # the run stops itself after 60 s (see run_twisted_echo)
+        preexec_fn=pin,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise LabError(f"the Twisted run on {loop!r} failed: {proc.stderr.strip()[-500:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "error" in result:
+        raise LabError(f"the Twisted run on {loop!r} failed: {result['error']}")
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
