@@ -49,7 +49,8 @@ from .reactor import Reactor
 from .timers import DelayedCall
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers
-    from .defer import Deferred, ensure_deferred, run
+    from .defer import Deferred, ensure_deferred
+    from .main import run
     from .process import ProcessProtocol
     from .stdio import StandardIO
     from .udp import DatagramProtocol
@@ -59,7 +60,7 @@ __version__ = "0.1.0"
 # Imported on first use: these pull in asyncio, subprocess or ssl, which a
 # plain reactor does not need.
 _LAZY = {
-    "run": "defer",
+    "run": "main",
     "Deferred": "defer",
     "ensure_deferred": "defer",
     "DatagramProtocol": "udp",

@@ -32,7 +32,7 @@ from .pipes import PipeWriter
 from .tcp import MAX_READ
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
     from .timers import DelayedCall
 
 log = logging.getLogger("minireactor")
@@ -107,7 +107,7 @@ class ProcessTransport:
 
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: Loop,
         protocol: Any,
         popen: subprocess.Popen[bytes],
         pipes: tuple[int, int, int],
@@ -129,7 +129,7 @@ class ProcessTransport:
         self._ended = False
         for fd in (stdin, stdout, stderr):
             os.set_blocking(fd, False)
-        reactor.track(self)
+        reactor.own(self)
         self._tell("connection_made", self)
         if self._ended:
             return  # the protocol aborted us from connection_made
@@ -206,7 +206,7 @@ class ProcessTransport:
             return
         self._ended = True
         self._drop_stdin()
-        self._reactor.untrack(self)
+        self._reactor.disown(self)
         self._tell("process_ended", self.returncode)
 
     # -- writing to stdin ---------------------------------------------------
@@ -330,7 +330,7 @@ class ProcessTransport:
 
 
 def spawn_process(
-    reactor: Reactor,
+    reactor: Loop,
     protocol: Any,
     argv: Sequence[str | os.PathLike[str]],
     env: Mapping[str, str] | None = None,

@@ -39,7 +39,7 @@ from .pipes import PipeWriter
 from .tcp import MAX_READ
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
 
 log = logging.getLogger("minireactor")
 
@@ -67,7 +67,7 @@ class StandardIO:
         stdout: the descriptor to write.
     """
 
-    def __init__(self, protocol: Any, reactor: Reactor, stdin: int = 0, stdout: int = 1) -> None:
+    def __init__(self, protocol: Any, reactor: Loop, stdin: int = 0, stdout: int = 1) -> None:
         self._reactor = reactor
         self._protocol = protocol
         self._in: int = stdin
@@ -83,7 +83,7 @@ class StandardIO:
         self._eof_requested = False
         self._closing = False
         self._lost = False
-        reactor.track(self)
+        reactor.own(self)
         self._tell("connection_made", self)
         if not self._closing:
             self._start_reading()
@@ -211,7 +211,7 @@ class StandardIO:
             if fd is not None:  # (a stdout closed by write_eof was restored then)
                 with contextlib.suppress(OSError):  # closed by its owner meanwhile
                     os.set_blocking(fd, self._was_blocking[fd])
-        self._reactor.untrack(self)
+        self._reactor.disown(self)
         self._tell("connection_lost", exc)
 
     def _tell(self, method: str, *args: Any) -> Any:

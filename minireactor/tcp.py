@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConnectionLimitError
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
     from .trace import Trace
 
 log = logging.getLogger("minireactor")
@@ -71,7 +71,7 @@ class TCPTransport:
 
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: Loop,
         sock: socket.socket,
         protocol: Any,
         on_lost: Callable[[BaseException | None], None] | None = None,
@@ -103,7 +103,7 @@ class TCPTransport:
             self._extra["sockname"] = sock.getsockname()
         except OSError:
             pass  # the peer already left; connection_lost will follow
-        reactor.track(self)
+        reactor.own(self)
         try:
             protocol.connection_made(self)
         except Exception as exc:
@@ -318,7 +318,7 @@ class TCPTransport:
         self._lost = True
         self._reactor.remove_reader(self._fd)
         self._reactor.remove_writer(self._fd)
-        self._reactor.untrack(self)
+        self._reactor.disown(self)
         try:
             self._protocol.connection_lost(exc)
         except Exception:

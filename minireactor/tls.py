@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConnectTimeoutError
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
     from .timers import DelayedCall
 
 log = logging.getLogger("minireactor")
@@ -64,7 +64,7 @@ class TLSTransport:
 
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: Loop,
         context: ssl.SSLContext,
         server_side: bool,
         server_hostname: str | None,
@@ -96,8 +96,8 @@ class TLSTransport:
     def connection_made(self, transport: Any) -> None:
         self._tcp = transport
         # At shutdown the reactor should close *us* (close_notify first).
-        self._reactor.untrack(transport)
-        self._reactor.track(self)
+        self._reactor.disown(transport)
+        self._reactor.own(self)
         self._timer = self._reactor.call_later(self._handshake_timeout, self._timed_out)
         self._handshake()
 
@@ -123,7 +123,7 @@ class TLSTransport:
         self._lost = True
         if self._timer is not None:
             self._timer.cancel()
-        self._reactor.untrack(self)
+        self._reactor.disown(self)
         reason = self._error or exc
         if self._protocol is None:
             self._handshake_failed(

@@ -27,7 +27,7 @@ from .protocol import BaseProtocol
 from .tcp import HIGH_WATER
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
 
 log = logging.getLogger("minireactor")
 
@@ -75,7 +75,7 @@ class UDPTransport:
         protocol: gets `connection_made(self)` at once.
     """
 
-    def __init__(self, reactor: Reactor, sock: socket.socket, protocol: Any) -> None:
+    def __init__(self, reactor: Loop, sock: socket.socket, protocol: Any) -> None:
         sock.setblocking(False)
         self._reactor = reactor
         self._sock = sock
@@ -87,7 +87,7 @@ class UDPTransport:
         self._peer: Any = None
         self._closing = False
         self._lost = False
-        reactor.track(self)
+        reactor.own(self)
         self._tell("connection_made", self)
         if not self._closing:
             reactor.add_reader(self._fd, self._read_ready)
@@ -265,7 +265,7 @@ class UDPTransport:
         self._lost = True
         self._reactor.remove_reader(self._fd)
         self._reactor.remove_writer(self._fd)
-        self._reactor.untrack(self)
+        self._reactor.disown(self)
         try:
             self._tell("connection_lost", exc)
         finally:
@@ -308,7 +308,7 @@ def _mreq(group: str, interface: str) -> bytes:
 
 
 def listen_udp(
-    reactor: Reactor,
+    reactor: Loop,
     port: int,
     protocol: Any,
     interface: str = "127.0.0.1",

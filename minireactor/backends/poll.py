@@ -41,7 +41,6 @@ class PollBackend(Backend):
     def __init__(self) -> None:
         self._poller = self._new_poller()
         self._handlers: dict[int, Any] = {}
-        super().__init__()
 
     @classmethod
     def is_available(cls) -> bool:
@@ -73,15 +72,10 @@ class PollBackend(Backend):
             self._poller.unregister(fd)
 
     def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
-        ready = []
-        # Locals, not attributes, inside the loop: it runs once per event.
-        handlers, waker, trouble = self._handlers, self._waker, self.TROUBLE
-        for fd, flags in self._wait(timeout):
-            handler = handlers[fd]
-            if handler is waker:
-                waker.drain()
-            elif flags & trouble:
-                ready.append((handler, READ_AND_WRITE))
-            else:
-                ready.append((handler, flags & READ_AND_WRITE))
-        return ready
+        # Locals, not attributes, inside the comprehension: it runs once per
+        # event. Trouble flags become READ_AND_WRITE, as the header says.
+        handlers, trouble = self._handlers, self.TROUBLE
+        return [
+            (handlers[fd], READ_AND_WRITE if flags & trouble else flags & READ_AND_WRITE)
+            for fd, flags in self._wait(timeout)
+        ]
