@@ -168,11 +168,7 @@ class LoopCore:
             self.close()
 
     def close(self) -> None:
-        """Release everything this core owns, its timers and its backend (see lifecycle.py).
-
-        Raises:
-            RuntimeError: called while `run()` is running (use `stop()`).
-        """
+        """Release what this core owns, its timers, backend and waker (RuntimeError if running)."""
         self.lifecycle.close()
 
     @property
