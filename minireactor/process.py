@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .pipes import PipeWriter
 from .tcp import MAX_READ
+from .transport import Transport
 
 if TYPE_CHECKING:
     from .interface import Loop
@@ -81,8 +82,12 @@ def _signal_number(sig: str | int) -> int:
     return number
 
 
-class ProcessTransport:
+class ProcessTransport(Transport):
     """A running child, seen from its `ProcessProtocol`.
+
+    The skeleton (transport.py) calls the protocol; an error there is logged
+    and the child runs on (`closes_on_protocol_error = False`). Closing is a
+    child's own: `close()` ends stdin and sends SIGTERM, `abort()` kills.
 
     Discussion: how do we learn that a child exited? The classic answer is
     SIGCHLD, a signal sent to the parent. But signals are process-wide: one
@@ -105,6 +110,8 @@ class ProcessTransport:
             (the convention of `subprocess`).
     """
 
+    closes_on_protocol_error = False
+
     def __init__(
         self,
         reactor: Loop,
@@ -114,8 +121,7 @@ class ProcessTransport:
         argv: list[str],
     ) -> None:
         stdin, stdout, stderr = pipes
-        self._reactor = reactor
-        self._protocol = protocol
+        super().__init__(reactor, protocol)
         self._popen = popen
         self.pid = popen.pid
         self.argv = argv
@@ -282,8 +288,10 @@ class ProcessTransport:
             with contextlib.suppress(ProcessLookupError):  # exited just now: reaped soon
                 self.signal_process("TERM")
 
-    def abort(self) -> None:
+    def abort(self, exc: BaseException | None = None) -> None:
         """Kill the child (SIGKILL), reap it, close every pipe; output still unread is lost.
+
+        (`exc` is the skeleton's signature; a child's end is its exit status.)
 
         Waits at most `KILL_WAIT` seconds for the kernel to finish the child
         (a process stuck in an uninterruptible system call can outlive
@@ -312,13 +320,6 @@ class ProcessTransport:
 
     def is_closing(self) -> bool:
         return self._stdin is None or self._stdin_closing
-
-    def _tell(self, method: str, *args: Any) -> None:
-        """Call a protocol method; what it raises is logged, and the child runs on."""
-        try:
-            getattr(self._protocol, method)(*args)
-        except Exception:
-            log.exception("Unhandled error in %r.%s", self._protocol, method)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """'pid' or 'argv'; `default` for anything else."""

@@ -219,5 +219,6 @@ def test_the_checker_catches_a_cycle_and_an_upward_import() -> None:
     assert layer_of("minireactor.core") < layer_of("minireactor.reactor")
     assert layer_of("minireactor.backends.epoll") == 0
     graph = import_graph()
-    assert Edge("minireactor.tcp", "minireactor.errors", "module", 36) in graph
+    assert any((e.source, e.target, e.kind) == ("minireactor.tcp", "minireactor.errors", "module")
+               for e in graph)
     assert any(e.source == "minireactor.aio.loop" and e.target in KNOWN_AIO_CYCLE for e in graph)
