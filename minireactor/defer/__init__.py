@@ -23,8 +23,6 @@ from .combinators import DeferredList, defer_later, gather, sleep
 from .coroutines import _CoroutineRunner as _CoroutineRunner  # notebook 06 reads its source
 from .coroutines import ensure_deferred, maybe_deferred
 from .deferred import AlreadyCalledError, Deferred, fail, succeed
-from .deferred import DelayedCallLike as DelayedCallLike  # for task.py
-from .deferred import Scheduler as Scheduler  # for task.py
 
 __all__ = [
     "AlreadyCalledError",
