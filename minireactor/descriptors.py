@@ -7,7 +7,8 @@ registers the descriptor, the last one removed unregisters it, anything in
 between is a `modify`. The `FdWatch` itself is the handler the backend hands
 back with each event, so dispatching an event needs no lookup.
 
-Read next: `core.py` (`_dispatch` runs what a ready `FdWatch` holds).
+Read next: `lifecycle.py` (`core.py`'s `_dispatch` runs what a ready
+`FdWatch` holds).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ loops -> `stop()` -> `shut_down()`:
 -> `close()` aborts what is left, then releases the descriptors, timers,
 backend and waker. A closed core cannot run again; make a new one.
 
-Read next: `triggers.py` (the phases), then `interface.py`.
+Read next: `triggers.py` (the phases), then `backends/base.py`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ value, a Deferred, or an `async def`'s result, through
 even if something failed. No global reactor: call it as often as you like.
 
 Layer: the top of the library, above `reactor.py` and `defer/`, which it
-joins. Read next: `reactor.py`, then `defer/coroutines.py`.
+joins. Read next: `defer/__init__.py`.
 """
 
 from __future__ import annotations

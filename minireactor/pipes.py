@@ -10,7 +10,7 @@ buffer drains. `PipeWriter` is that, for one descriptor; `process.py`
 The owner keeps the descriptor (it opens and closes it); the writer only
 writes, and `discard()` stops it before the owner closes the descriptor.
 
-Read next: `process.py`.
+Read next: `process.py`, then `stdio.py`.
 """
 
 from __future__ import annotations

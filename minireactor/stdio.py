@@ -24,7 +24,8 @@ program, complete::
     StandardIO(Shout(), reactor)
     reactor.run()
 
-Layer: a transport beside `tcp.py`. Read `process.py` for the parent's side.
+Layer: a transport beside `tcp.py`. Read `process.py` for the parent's side;
+read `reactor.py` next.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ thread and needs no lock.
 * `blocking_call_from_thread(reactor, f, *args)`: the reverse, for code in
   a worker that needs something done in the reactor thread, and waits.
 
-Layer: beside the reactor, above `defer/`. Read next: `tests/test_threads.py`.
+Layer: beside the reactor, above `defer/`. Read next: `main.py`.
 """
 
 from __future__ import annotations

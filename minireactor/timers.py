@@ -21,7 +21,8 @@ The typing protocols for "anything that schedules" are written here, once:
 asyncio loop), `Scheduler` and `DelayedCallLike` (what `defer/` and
 `task.py` need: also `seconds()` and `active()`; a `testing.Clock` fits).
 
-Read next: `core.py`, which pops due calls from `TimerQueue` on each pass.
+Read next: `descriptors.py` (`core.py` pops due calls from `TimerQueue` on
+each pass).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ factory built. `reactor.listen_tls` and `reactor.connect_tls` (`endpoints.py`)
 call the two functions here.
 
 Layer: beside `listener.py` and `connector.py`, over `tls.py`. Read `tls.py`
-first; read `process.py` next.
+first; read `pipes.py` next.
 """
 
 from __future__ import annotations

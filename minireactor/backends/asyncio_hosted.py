@@ -11,7 +11,8 @@ So a server started in one cell keeps serving while later cells run, and
 `reactor.stop()` in a later cell shuts it down on the loop's next turn. A
 hosted reactor never calls `run()`: `Reactor.start()` returns at once.
 
-Read next: `../jupyter.py`, the one-liner for notebooks.
+Read next: `__init__.py` (the registry); `../jupyter.py` is the one-liner
+for notebooks that uses this backend.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ The hook, and all a new host needs to write (`asyncio_hosted.py` is one):
 about work added from outside a pass (`work_added()`, e.g. `call_soon` in a
 notebook cell). Nothing is replaced on the reactor instance.
 
-Read next: `asyncio_hosted.py`, then `../jupyter.py`.
+Read next: `asyncio_hosted.py`, a host in 80 lines.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Linux's eventfd is one descriptor holding a counter; elsewhere a pipe does
 the same job with two. Writes never block: when the pipe is full, the
 reader is certainly going to wake up anyway.
 
-Read next: `base.py`, the interface every backend implements.
+Read next: `../interface.py`, what transports ask of the core.
 """
 
 from __future__ import annotations
