@@ -56,16 +56,13 @@ class LoopCore:
     """An event loop over one pluggable backend; see the module docstring.
 
     Args:
-        backend: "auto" (the best here, or $MINIREACTOR_BACKEND), one of
-            `minireactor.available_backends()`, or a `Backend` instance or
-            subclass of your own.
+        backend: "auto" (the best here, or $MINIREACTOR_BACKEND), a name from
+            `minireactor.available_backends()`, or a `Backend` (class or instance).
         shutdown_timeout: seconds `run()` waits, once stopped, for "before
             shutdown" triggers to finish and for connections to flush.
-        slow_callback_duration: log a warning naming any callback that blocks
-            the loop this long (seconds). None: off, except inside a Jupyter
-            kernel, where students most need it and it defaults to 0.1 s.
-        trace: record a `Trace` of everything the loop does into
-            `self.tracer` (see `trace.py`).
+        slow_callback_duration: warn about any callback that blocks the loop
+            this long (s). None: off, except in a Jupyter kernel (0.1 s there).
+        trace: record a `Trace` of everything the loop does into `self.tracer`.
     """
 
     def __init__(
@@ -117,31 +114,21 @@ class LoopCore:
         self._running = True
         self._thread_id = threading.get_ident()
         try:
-            try:
-                self.lifecycle.start_up()
-                while not self._stopping:
-                    self._run_once(None)
-            finally:
-                self.lifecycle.shut_down()
+            self.lifecycle.start_up()
+            while not self._stopping:
+                self._run_once(None)
         finally:
-            self._running = False
-            self.close()
+            self.shutdown()
 
     def stop(self) -> None:
-        """Stop after the current pass, then shut down (before `run()`: at once).
-
-        From another thread, use `reactor.call_from_thread(reactor.stop)`.
-        """
+        """Stop after this pass, then shut down (from another thread: `call_from_thread`)."""
         self._check_thread()
         self._stopping = True
         if self._host is not None:
             self._host.work_added()
 
     def start(self) -> None:
-        """Start a reactor that another loop drives, and return at once.
-
-        For hosted backends (`backends/hosted.py`) such as "asyncio": the host
-        loop waits and runs our passes; `stop()` shuts down on its next turn.
+        """Start a reactor whose hosted backend (backends/hosted.py) lets another loop drive it.
 
         Raises:
             BackendError: this backend waits by itself: call `run()` instead.
@@ -160,7 +147,8 @@ class LoopCore:
         self._host.host(self)
 
     def shutdown(self) -> None:
-        """Shut down a reactor begun with `start()`, after `stop()` (run() does this itself)."""
+        """Shut down and close (`run()` ends with this; a hosted reactor's host calls it)."""
+        self._stopping = True
         try:
             self.lifecycle.shut_down()
         finally:
@@ -170,6 +158,28 @@ class LoopCore:
     def close(self) -> None:
         """Release what this core owns, its timers, backend and waker (RuntimeError if running)."""
         self.lifecycle.close()
+
+    def _turn_until(self, condition: Callable[[], bool], deadline: float) -> None:
+        """Keep the loop turning (during shutdown) until `condition()` or `deadline`."""
+        self._stopping = False  # let the loop sleep again while we wait
+        try:
+            while not condition() and time.monotonic() < deadline:
+                self._run_once(max(0.0, deadline - time.monotonic()))
+        finally:
+            self._stopping = True
+
+    def _release(self) -> None:
+        """The end of `close()`, once every owned resource is aborted: drop the rest."""
+        ready = self._ready
+        for _ in range(len(ready)):  # aborted connections report connection_lost: run it
+            func, args = ready.popleft()
+            self._call(func, args)
+        self._fds.clear()
+        self._timers.clear()
+        ready.clear()
+        self._closed = True
+        self._raw_backend.close()
+        self._waker.close()
 
     @property
     def stopping(self) -> bool:
@@ -246,10 +256,8 @@ class LoopCore:
     def _dispatch(self, events: list[tuple[FdWatch, int]]) -> None:
         """Run the reader and writer callbacks of the descriptors that are ready.
 
-        `_call` inlined: this is the hottest loop of the reactor, and saving
-        a Python call per event cut the echo benchmark's server CPU by about
-        5% (benchmarks/README.md). Instrumentation swaps in `TimedCalls`
-        (instrument.py) for this and `_call`.
+        `_call` inlined: the hottest loop of the reactor; a Python call less
+        per event cut the echo benchmark's server CPU by about 5%.
         """
         for watch, mask in events:
             if mask & READ and watch.reader is not None:
@@ -338,11 +346,6 @@ class LoopCore:
         """This core's one `kind` helper, made with `make()` on first use."""
         return self.lifecycle.shared(kind, make)
 
-    @property
-    def shutdown_timeout(self) -> float:
-        """Seconds a shutdown waits for triggers and connections before aborting them."""
-        return self.lifecycle.shutdown_timeout
-
     # -- threads and instrumentation -------------------------------------------
 
     def in_reactor_thread(self) -> bool:
@@ -378,11 +381,10 @@ class LoopCore:
         self._instrument()
 
     def _instrument(self) -> None:
-        """Call through `TimedCalls` while the tracer or the slow-callback check is on.
+        """Call through `TimedCalls` (instrument.py) while the tracer or slow check is on.
 
-        Its methods are stored as instance attributes, which shadow the plain
-        `_call` and `_dispatch`: an uninstrumented core pays nothing, not even
-        an `if` per callback (benchmarks/README.md has the measurement).
+        Its methods become instance attributes that shadow `_call` and
+        `_dispatch`: an uninstrumented core pays nothing, not even an `if`.
         """
         shadows = vars(self)
         if self.tracer is not None or self._slow_callback_duration is not None:

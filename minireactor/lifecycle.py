@@ -96,13 +96,12 @@ class Lifecycle:
     def shut_down(self) -> None:
         """Run shutdown triggers; close every owned resource, gracefully if there is time."""
         core = self._core
-        core._stopping = True
         deadline = time.monotonic() + self.shutdown_timeout
         pending = [self._call_trigger(f, a) for f, a in self.triggers.take("before", "shutdown")]
-        self._spin_until(lambda: all(p[0] for p in pending), deadline)
+        core._turn_until(lambda: all(p[0] for p in pending), deadline)
         for resource in list(self._owned):
             core._call(resource.close, ())
-        self._spin_until(lambda: not self._owned, deadline)
+        core._turn_until(lambda: not self._owned, deadline)
         for resource in list(self._owned):
             core._call(resource.abort, ())
         for phase in ("during", "after"):
@@ -127,15 +126,6 @@ class Lifecycle:
             result.add_both(finished)
         return done
 
-    def _spin_until(self, condition: Callable[[], bool], deadline: float) -> None:
-        core = self._core
-        core._stopping = False  # let the loop sleep again while we wait
-        try:
-            while not condition() and time.monotonic() < deadline:
-                core._run_once(max(0.0, deadline - time.monotonic()))
-        finally:
-            core._stopping = True
-
     # -- closing ----------------------------------------------------------------
 
     def close(self) -> None:
@@ -148,27 +138,17 @@ class Lifecycle:
             RuntimeError: called while `run()` is running (use `stop()`).
         """
         core = self._core
-        if core._closed:
+        if core.closed:
             return
-        if core._running:
+        if core.running:
             raise RuntimeError("close() cannot be called while the reactor runs; call stop()")
         for resource in list(self._owned):
             core._call(resource.abort, ())
         self._owned.clear()
-        # Aborted connections report connection_lost on the next pass; run it.
-        ready = core._ready
-        for _ in range(len(ready)):
-            func, args = ready.popleft()
-            core._call(func, args)
-        core._fds.clear()
-        core._timers.clear()
-        ready.clear()
-        core._closed = True
-        core._raw_backend.close()
-        core._waker.close()
+        core._release()
 
     def require_open(self, what: str) -> None:
-        if self._core._closed:
+        if self._core.closed:
             raise ReactorNotRestartable(
                 f"cannot {what}: this reactor has shut down. Create a new Reactor() "
                 f"(they are cheap), or use minireactor.run(main) for one-off runs"

@@ -72,6 +72,11 @@ class Reactor(LoopCore):
         """Cancel a trigger added by `add_system_event_trigger`."""
         self.lifecycle.triggers.remove(handle)
 
+    @property
+    def shutdown_timeout(self) -> float:
+        """Seconds a shutdown waits for triggers and connections before aborting them."""
+        return self.lifecycle.shutdown_timeout
+
     # -- threads (threads.py) ------------------------------------------------
 
     @property
