@@ -8,7 +8,7 @@
     connect_tls:  Connector -> TLSConnector.build_protocol  -> TLSTransport -> your protocol
 
 The TCP side never knows: to it the `TLSTransport` is just the protocol the
-factory built. `reactor.listen_tls` and `reactor.connect_tls` (`endpoints.py`)
+factory built. `reactor.listen_tls` and `reactor.connect_tls` (`reactor.py`)
 call the two functions here.
 
 Layer: beside `listener.py` and `connector.py`, over `tls.py`. Read `tls.py`

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import abc
 import selectors
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -84,9 +85,7 @@ class HostedBackend(Backend):
         """Run `func()` on the host loop in `delay` seconds; the result cancels it."""
 
     def _host_time(self) -> float:
-        """The host's clock (seconds); only differences are used."""
-        import time  # here: only hosts without a clock of their own need it
-
+        """The host's clock (seconds); only differences are used. Default: monotonic."""
         return time.monotonic()
 
     # -- driving ------------------------------------------------------------------
