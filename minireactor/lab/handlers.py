@@ -38,8 +38,10 @@ __all__ = [
 
 PAGES = SiteConfig(seed=0, latency=0.0, size=2048)
 """The pages served at /page/N (seed 0, 2 KiB each)."""
-MAX_FIB = 32
-"""The largest N served at /fib/N: fib(32) already takes about a second in CPython."""
+MAX_FIB = 36
+"""The largest N served at /fib/N: fib(36) takes seconds even on a fast machine.
+
+Experiments size N from this machine's speed (`calibrate.py`), not by guessing."""
 
 
 def http_app(request: Request) -> Response:

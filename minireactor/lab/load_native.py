@@ -68,7 +68,8 @@ def _run_c(
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     result = LoadResult(protocol, clients, float(data["duration_s"]), engine="c")
     result.requests = int(data["requests"])
-    result.errors = int(data["errors"]) + int(data["stalled"])
+    result.errors = int(data["errors"])
+    result.starved = int(data["stalled"])  # alive all along, never answered: starved
     for micros, count in data["hist"]:  # bucket midpoints: the histogram's resolution
         result.latencies.extend([micros / 1e6] * count)
     return result
