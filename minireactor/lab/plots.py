@@ -11,6 +11,9 @@
   under growing load (rows from `compare.compare_servers`).
 * `latency_cdf(results)`: the whole latency distribution of load runs, where
   percentiles are read off at a glance and tails cannot hide.
+* `memory_per_connection(rows)`: the C10K lesson, KiB per open connection.
+* `twisted_loops(results)`: one Twisted program on three loops.
+* `demo_timeline(trace)`: what a live demo's reactor did, from its tracer.
 
 One palette: `PALETTE` gives every strategy, server model, backend and loop
 one colour and one marker, used by every figure here and in the workbook
@@ -26,7 +29,7 @@ matplotlib is imported only when a plot is drawn.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .procs import require
@@ -35,11 +38,14 @@ from .report import Report
 __all__ = [
     "BACKEND_PALETTE",
     "PALETTE",
+    "demo_timeline",
     "latency_cdf",
+    "memory_per_connection",
     "p99_vs_clients",
     "style",
     "throughput_vs_clients",
     "timeline",
+    "twisted_loops",
     "wall_times",
     "wall_vs_concurrency",
 ]
@@ -256,4 +262,103 @@ def latency_cdf(results: Mapping[str, Any], ax: Any = None) -> Any:
     ax.set_ylabel("fraction of requests")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
+    return fig
+
+
+def memory_per_connection(rows: Sequence[Mapping[str, Any]], ax: Any = None) -> Any:
+    """Resident KiB per open connection against connections, one line per model.
+
+    Rows come from `memory.memory_per_connection`; skipped counts are left out.
+    """
+    fig, ax = _axes(ax)
+    models: dict[str, list[tuple[int, float]]] = {}
+    for row in rows:
+        if row.get("per_connection_bytes") is not None:
+            point = (int(row["connections"]), float(row["per_connection_bytes"]) / 1024)
+            models.setdefault(str(row["model"]), []).append(point)
+    for model, points in models.items():
+        points.sort()
+        ax.plot([c for c, _ in points], [k for _, k in points], label=model, **style(model))
+        count, kib = points[-1]
+        ax.annotate(
+            f"{kib:.1f} KiB", (count, kib), fontsize=8, xytext=(4, 4), textcoords="offset points"
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("open connections")
+    ax.set_ylabel("resident memory per connection (KiB)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("what one more connection costs the server")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def twisted_loops(results: Mapping[str, Mapping[str, Any]], ax: Any = None) -> Any:
+    """Echo round trips per second of Twisted on each loop (`compare_twisted_loops`)."""
+    fig, ax = _axes(ax, (7.0, 3.5))
+    loops = list(results)
+    rates = [results[k]["round_trips"] / results[k]["seconds"] for k in loops]
+    labels = [f"{k}\n({results[k].get('reactor', '')})" for k in loops]
+    ax.barh(labels, rates, color=[style(k)["color"] for k in loops])
+    ax.invert_yaxis()
+    ax.set_xlabel("echo round trips per second (higher is better)")
+    ax.set_title("the same Twisted program on three loops")
+    fig.tight_layout()
+    return fig
+
+
+def demo_timeline(trace: Any, bins: int = 40, axes: Any = None) -> Any:
+    """What happened during a live demo, from a minireactor `Trace`: a figure to keep.
+
+    Top: connections accepted, reads and writes per second. Bottom: how busy
+    the loop was (share of each interval spent in callbacks and timers) and
+    the latest a timer ran in each interval (loop lag).
+
+    Args:
+        trace: the `minireactor.trace.Trace` recorded during the demo.
+        bins: intervals along the time axis.
+        axes: two axes to draw into (top, bottom); None: a new figure.
+    """
+    if axes is None:
+        plt = require("matplotlib.pyplot", "notebooks")
+        fig, axes = plt.subplots(2, 1, figsize=(10, 5), sharex=True)
+    top, bottom = axes
+    fig = top.figure
+    events = list(trace.events)
+    end = max((e.end - trace.origin for e in events), default=1.0)
+    width = max(end, 1e-3) / bins
+    centres = [(i + 0.5) * width for i in range(bins)]
+
+    def per_bin(kinds: tuple[str, ...], value: Callable[[Any], float]) -> list[float]:
+        """The sum of `value(event)` over the events of `kinds` starting in each interval."""
+        totals = [0.0] * bins
+        for e in events:
+            if e.kind in kinds:
+                totals[min(bins - 1, max(0, int((e.start - trace.origin) / width)))] += value(e)
+        return totals
+
+    lines = (("accept", "#55a868", "--"), ("read", "#8172b3", "-"), ("write", "#c44e52", ":"))
+    for kind, colour, dashes in lines:  # dashed: accepts and writes often coincide
+        counts = per_bin((kind,), lambda e: 1.0)
+        top.plot(centres, [c / width for c in counts], dashes, color=colour, label=f"{kind}s")
+    top.set_ylabel("per second")
+    top.legend(fontsize=8, loc="upper right")
+    top.set_title("what happened during the demo")
+    busy = per_bin(("callback", "timer"), lambda e: e.duration)
+    bottom.bar(
+        centres,
+        [100 * b / width for b in busy],
+        width * 0.9,
+        color="#4c72b0",
+        label="loop busy (%)",
+    )
+    bottom.set_ylabel("loop busy (%)")
+    bottom.set_xlabel("seconds since the trace started")
+    lag = [0.0] * bins
+    for e in events:
+        if e.kind == "timer":
+            i = min(bins - 1, max(0, int((e.start - trace.origin) / width)))
+            lag[i] = max(lag[i], 1000 * float(e.extra.get("late", 0.0)))
+    twin = bottom.twinx()
+    twin.plot(centres, lag, color="#dd8452", marker=".", label="latest timer (ms late)")
+    twin.set_ylabel("timer lateness (ms)")
     return fig

@@ -42,9 +42,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from .handlers import EchoProtocol, http_app, serve_echo_blocking, serve_http_blocking
-from .procs import LabError, raise_fd_limit, start_child
+from .procs import Child, LabError, raise_fd_limit, start_child
 
-__all__ = ["SERVER_MODELS", "WORKLOADS", "run_server", "serve"]
+__all__ = ["SERVER_MODELS", "WORKLOADS", "run_server", "serve", "server_process"]
 
 SERVER_MODELS = ("iterative", "threads", "thread_pool", "prefork", "asyncio", "minireactor")
 """Every server model by name."""
@@ -286,6 +286,24 @@ def serve(
     Raises:
         LabError: unknown model or workload, port in use, or it failed to start.
     """
+    with server_process(
+        model, workload, port, host=host, workers=workers, backend=backend, cpu=cpu
+    ) as child:
+        yield child.address
+
+
+@contextmanager
+def server_process(
+    model: str,
+    workload: str = "http",
+    port: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    workers: int | None = None,
+    backend: str = "auto",
+    cpu: int | None = None,
+) -> Iterator[Child]:
+    """`serve`, yielding the `Child` (its `pid` too, e.g. to read its memory)."""
     check(model, workload)
     argv = [
         sys.executable,
@@ -307,7 +325,7 @@ def serve(
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
     with start_child(argv, f"{model} server") as child:
-        yield child.address
+        yield child
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
