@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from functools import cache
 
+from .handlers import MAX_FIB
 from .procs import LabError
 from .workers import fib
 
@@ -82,8 +83,12 @@ class Calibration:
 
     @property
     def heavy_n(self) -> int:
-        """N for the heavy server request `/fib/N`: the closest to HEAVY_SECONDS of CPU."""
-        return self.n_near(HEAVY_SECONDS)
+        """N for the heavy server request `/fib/N`: the closest to HEAVY_SECONDS of CPU.
+
+        At most the server's MAX_FIB (on a machine so fast that this is not enough,
+        the heavy request is simply shorter than promised).
+        """
+        return min(self.n_near(HEAVY_SECONDS), MAX_FIB)
 
     @property
     def heavy_path(self) -> str:
@@ -105,11 +110,16 @@ class Calibration:
         slow-callback warning in the event-loop strategies.
 
         Raises:
-            LabError: pages < 1 or waiting < 0.
+            LabError: pages < 1 or waiting < 0, or no `fib` up to MAX_N is enough.
         """
         if pages < 1 or waiting < 0:
             raise LabError(f"mixed_cpu needs pages >= 1 and waiting >= 0, got {pages}, {waiting}")
         n = self.n_for(factor * waiting / pages)
+        if pages * self.seconds(n) < factor * waiting:
+            raise LabError(
+                f"even fib({MAX_N}) per page is less than {factor} x {waiting} s over "
+                f"{pages} pages on this machine; use fewer pages or a shorter timeout"
+            )
         return max(n, self.slow_n) if warn else n
 
     def describe(self) -> str:

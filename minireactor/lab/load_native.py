@@ -70,6 +70,11 @@ def _run_c(
     result.requests = int(data["requests"])
     result.errors = int(data["errors"])
     result.starved = int(data["stalled"])  # alive all along, never answered: starved
+    if result.errors:  # the C client counts failures but keeps no messages
+        result.error_samples.append(
+            f"{result.errors} connections failed or were reset (the C client keeps no "
+            "messages: run with engine='python' to see them)"
+        )
     for micros, count in data["hist"]:  # bucket midpoints: the histogram's resolution
         result.latencies.extend([micros / 1e6] * count)
     return result
