@@ -166,3 +166,22 @@ def test_missing_optional_library_names_the_extra(monkeypatch: pytest.MonkeyPatc
 def test_unreachable_server_is_recorded_not_raised() -> None:
     report = fetch_all(["http://127.0.0.1:9/site/1"], "sequential", timeout=2.0)
     assert report.failed == 1 and report.records[0].error == "refused"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["sequential", "thread_pool", "asyncio", "minireactor"])
+def test_every_strategy_records_a_timeline(answering_net: Internet, strategy: str) -> None:
+    """One bar per request, one row per worker: the asyncio strategy draws like the others."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from minireactor.lab import plots
+
+    report = fetch_all(answering_net.urls(12), strategy, 4, TIMEOUT, net=answering_net)
+    workers = {r.worker for r in report.records}
+    assert 1 <= len(workers) <= (1 if strategy == "sequential" else 4)
+    assert all(report.start <= r.start <= r.end for r in report.records)
+    fig = plots.timeline(report, by="worker")
+    ax = fig.axes[0]
+    assert len(ax.collections) == len(report.records)
+    assert len(ax.get_yticks()) == len(workers)
+    matplotlib.pyplot.close(fig)

@@ -90,3 +90,11 @@ def test_idle_connections_are_held_during_the_run() -> None:
     assert result.requests > 0 and result.errors == 0
     with pytest.raises(LabError, match="idle"):
         load(address, "echo", clients=1, duration=0.1, idle=-1)
+
+
+@pytest.mark.timeout(60)
+def test_open_loop_clients_without_work_are_not_starved() -> None:
+    with serve("minireactor", workload="echo") as address:
+        # 5 requests due over the run, 40 connections: most never get one to send.
+        result = load(address, "echo", clients=40, duration=0.5, rate=10, engine="python")
+    assert result.starved == 0 and result.errors == 0, result.explain()
