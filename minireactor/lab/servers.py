@@ -20,6 +20,14 @@ the load generator reports them as `starved` (Apache's prefork shipped with
 short keep-alive timeouts for this reason). Try `load(addr, clients=2)`
 against "iterative" and see one client starve.
 
+Removed differences: every model parses with the same `RequestParser`,
+answers with the same `ResponseWriter` bytes (Date and Server headers
+included), sets TCP_NODELAY and listens with a backlog of 1024. Named ones,
+which are each model's nature: thread_pool has 16 threads and prefork 4
+processes (`workers=`), so prefork alone computes on several CPUs; the
+event-loop models close a connection idle for 60 s or slow to send its head
+(10 s), limits a run of a few seconds never meets.
+
 `serve(model)` runs a model in a subprocess (its own GIL and, on a pinned
 run, its own CPU), waits until it accepts, and stops it on leaving the block;
 `minireactor serve` runs one in the foreground.
