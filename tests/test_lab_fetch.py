@@ -71,6 +71,10 @@ def test_strategy_fetches_right_bodies_and_exactly_the_seeded_errors(
     report = fetch_all(urls, strategy=strategy, concurrency=5, timeout=TIMEOUT)
     assert [r.url for r in report.records] == urls
     assert report.errors == expected_errors(net, urls)  # the same set for every strategy
+    expected_counts: dict[str, int] = {}
+    for word in expected_errors(net, urls).values():
+        expected_counts[word] = expected_counts.get(word, 0) + 1
+    assert report.failure_counts() == expected_counts
     for record in report.records:
         if record.ok:
             assert record.nbytes == 2048
