@@ -75,6 +75,8 @@ def test_explain_names_every_kind_of_trouble() -> None:
     assert "3 of 10 connections were never served" in text
     assert "2 requests failed" in text and "reset" in text
     assert "1 requests got no answer" in text and "4 requests fell due" in text
+    alone = LoadResult("echo", 1, 0.5, starved=1).explain()
+    assert alone.startswith("1 of 1 connection was never served") and "it waited" in alone
     merged = LoadResult("http", 1, 2.0, starved=1)
     merged.merge(result)
     assert merged.starved == 4 and merged.clients == 11
