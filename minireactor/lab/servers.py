@@ -7,16 +7,27 @@ thread_pool     a fixed pool of threads takes connections from a queue
 prefork         N processes forked after `listen()`, all accepting on the
                 shared socket (Apache's prefork; gunicorn's sync workers)
 asyncio         asyncio's loop with our `HTTPServerProtocol`
-minireactor     a minireactor reactor on any backend (`backend=`)
+minireactor     a minireactor reactor on any backend (`backend=`), the
+                hosted "asyncio" one included
 ==============  ===========================================================
 
-Blocking models that tie a worker to a connection (iterative, thread_pool,
-prefork) answer HTTP with "Connection: close": a keep-alive connection
-sitting idle would hold a worker hostage while other clients wait (the
-reason Apache's prefork shipped with short keep-alive timeouts). Threads and
-event loops keep connections alive. For echo there is no such escape: try
-`load(addr, protocol="echo", clients=2)` against "iterative" and watch the
-second client time out.
+Every model speaks the same HTTP/1.1 with keep-alive, so a comparison
+measures the concurrency model and nothing else; the load generator decides
+whether connections are reused (`load(..., keepalive=False)` opens a new one
+per request, and `compare.compare_keepalive` prices that). A model that ties
+a worker to a connection (iterative, thread_pool, prefork) therefore serves
+at most its number of workers' connections at a time; the others wait and
+the load generator reports them as `starved` (Apache's prefork shipped with
+short keep-alive timeouts for this reason). Try `load(addr, clients=2)`
+against "iterative" and see one client starve.
+
+Removed differences: every model parses with the same `RequestParser`,
+answers with the same `ResponseWriter` bytes (Date and Server headers
+included), sets TCP_NODELAY and listens with a backlog of 1024. Named ones,
+which are each model's nature: thread_pool has 16 threads and prefork 4
+processes (`workers=`), so prefork alone computes on several CPUs; the
+event-loop models close a connection idle for 60 s or slow to send its head
+(10 s), limits a run of a few seconds never meets.
 
 `serve(model)` runs a model in a subprocess (its own GIL and, on a pinned
 run, its own CPU), waits until it accepts, and stops it on leaving the block;
@@ -40,9 +51,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from .handlers import EchoProtocol, http_app, serve_echo_blocking, serve_http_blocking
-from .procs import LabError, raise_fd_limit, start_child
+from .procs import Child, LabError, raise_fd_limit, start_child
 
-__all__ = ["SERVER_MODELS", "WORKLOADS", "run_server", "serve"]
+__all__ = ["SERVER_MODELS", "WORKLOADS", "run_server", "serve", "server_process"]
 
 SERVER_MODELS = ("iterative", "threads", "thread_pool", "prefork", "asyncio", "minireactor")
 """Every server model by name."""
@@ -68,13 +79,14 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _handle(conn: socket.socket, workload: str, keep_alive: bool) -> None:
-    """Serve one connection with the blocking handlers."""
+def _handle(conn: socket.socket, workload: str) -> None:
+    """Serve one connection with the blocking handlers, for as long as the client stays."""
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio and minireactor do
     try:
         if workload == "echo":
             serve_echo_blocking(conn)
         else:
-            serve_http_blocking(conn, keep_alive)
+            serve_http_blocking(conn)
     except OSError:
         pass  # the client left mid-exchange: nobody to answer
 
@@ -82,20 +94,20 @@ def _handle(conn: socket.socket, workload: str, keep_alive: bool) -> None:
 def _iterative(sock: socket.socket, workload: str, workers: int) -> None:
     while True:
         conn, _ = sock.accept()
-        _handle(conn, workload, keep_alive=False)
+        _handle(conn, workload)
 
 
 def _threads(sock: socket.socket, workload: str, workers: int) -> None:
     while True:
         conn, _ = sock.accept()
-        threading.Thread(target=_handle, args=(conn, workload, True), daemon=True).start()
+        threading.Thread(target=_handle, args=(conn, workload), daemon=True).start()
 
 
 def _thread_pool(sock: socket.socket, workload: str, workers: int) -> None:
     pool = ThreadPoolExecutor(workers, thread_name_prefix="server")
     while True:
         conn, _ = sock.accept()
-        pool.submit(_handle, conn, workload, False)  # queued until a thread is free
+        pool.submit(_handle, conn, workload)  # queued until a thread is free
 
 
 def _prefork(sock: socket.socket, workload: str, workers: int) -> None:
@@ -114,7 +126,7 @@ def _prefork(sock: socket.socket, workload: str, workers: int) -> None:
                 except TimeoutError:
                     continue
                 conn.settimeout(None)
-                _handle(conn, workload, keep_alive=False)
+                _handle(conn, workload)
             os._exit(0)
         children.append(pid)
 
@@ -165,24 +177,15 @@ def _on_stdin(stop: Callable[[], Any]) -> None:
 def _minireactor(
     host: str, port: int, workload: str, backend: str, announce: Announce, watch_stdin: bool
 ) -> None:
-    from ..errors import AddressInUseError
-    from ..protocol import Factory
-    from ..protocols.http import server_factory
     from ..reactor import Reactor
 
+    if backend == "asyncio":  # hosted: asyncio's loop waits, the reactor rides on it
+        import asyncio
+
+        asyncio.run(_minireactor_hosted(host, port, workload, announce, watch_stdin))
+        return
     reactor = Reactor(backend=backend)
-    factory = (
-        Factory.for_protocol(EchoProtocol)
-        if workload == "echo"
-        else server_factory(http_app, clock=reactor)
-    )
-    try:
-        listening = reactor.listen_tcp(port, factory, interface=host, backlog=1024)
-    except AddressInUseError:
-        reactor.close()
-        raise LabError(
-            f"port {port} is already in use; stop the other server or use --port 0"
-        ) from None
+    listening = _listen_reactor(reactor, host, port, workload)
 
     def stop(*_: Any) -> None:
         reactor.call_from_thread(reactor.stop)
@@ -193,6 +196,47 @@ def _minireactor(
         reactor.add_reader(sys.stdin.fileno(), _on_stdin, reactor.stop)
     announce(listening.address)
     reactor.run()
+
+
+async def _minireactor_hosted(
+    host: str, port: int, workload: str, announce: Announce, watch_stdin: bool
+) -> None:
+    """The minireactor model on the hosted asyncio backend, as in a notebook."""
+    import asyncio
+
+    from ..jupyter import start
+
+    reactor = start()
+    finished = asyncio.Event()
+    reactor.add_system_event_trigger("after", "shutdown", finished.set)
+    listening = _listen_reactor(reactor, host, port, workload)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, reactor.stop)
+    loop.add_signal_handler(signal.SIGINT, reactor.stop)
+    if watch_stdin:
+        reactor.add_reader(sys.stdin.fileno(), _on_stdin, reactor.stop)
+    announce(listening.address)
+    await finished.wait()
+
+
+def _listen_reactor(reactor: Any, host: str, port: int, workload: str) -> Any:
+    """Listen for `workload` on a minireactor reactor; the listening port."""
+    from ..errors import AddressInUseError
+    from ..protocol import Factory
+    from ..protocols.http import server_factory
+
+    factory = (
+        Factory.for_protocol(EchoProtocol)
+        if workload == "echo"
+        else server_factory(http_app, clock=reactor)
+    )
+    try:
+        return reactor.listen_tcp(port, factory, interface=host, backlog=1024)
+    except AddressInUseError:
+        reactor.close()
+        raise LabError(
+            f"port {port} is already in use; stop the other server or use --port 0"
+        ) from None
 
 
 _CLEANUP: list[Callable[[], None]] = []  # run before a blocking model's process exits
@@ -283,6 +327,24 @@ def serve(
     Raises:
         LabError: unknown model or workload, port in use, or it failed to start.
     """
+    with server_process(
+        model, workload, port, host=host, workers=workers, backend=backend, cpu=cpu
+    ) as child:
+        yield child.address
+
+
+@contextmanager
+def server_process(
+    model: str,
+    workload: str = "http",
+    port: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    workers: int | None = None,
+    backend: str = "auto",
+    cpu: int | None = None,
+) -> Iterator[Child]:
+    """`serve`, yielding the `Child` (its `pid` too, e.g. to read its memory)."""
     check(model, workload)
     argv = [
         sys.executable,
@@ -304,7 +366,7 @@ def serve(
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
     with start_child(argv, f"{model} server") as child:
-        yield child.address
+        yield child
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
