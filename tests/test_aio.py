@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import ssl
 import sys
 import threading
@@ -25,7 +26,7 @@ import trustme
 import minireactor
 import minireactor.aio
 from minireactor import BackendError, Reactor
-from minireactor.aio import loop as loop_module
+from minireactor.aio import compat as compat_module
 
 pytestmark = pytest.mark.timeout(60)
 EVENTED = [b for b in minireactor.available_backends() if b != "threaded"]
@@ -65,21 +66,23 @@ def test_runner_with_loop_factory_uses_the_reactor(runner: asyncio.Runner) -> No
     assert name == "MiniReactorEventLoop" and backend in EVENTED
 
 
-def test_call_soon_and_timers_go_through_the_reactor_queues() -> None:
+def test_handles_are_asyncios_and_descriptors_are_the_reactors() -> None:
     loop = minireactor.aio.new_event_loop()
+    a, b = socket.socketpair()
     try:
         reactor = loop.reactor
-        handle = loop.call_soon(print)
+        assert type(loop.call_soon(print)) is asyncio.Handle
         timer = loop.call_later(10, print)
-        assert len(reactor._ready) == 1  # the reactor's own ready queue
-        assert len(reactor._timers) == 1  # ... and its TimerQueue
+        assert type(timer) is asyncio.TimerHandle
         timer.cancel()
-        assert len(reactor._timers) == 0  # cancelling the handle cancels the DelayedCall
-        handle.cancel()
-        loop.run_until_complete(asyncio.sleep(0))  # the cancelled handle is skipped
+        loop.add_reader(a, print)
+        assert reactor.remove_reader(a.fileno())  # the reactor was watching it for us
+        loop.run_until_complete(asyncio.sleep(0))
     finally:
         loop.close()
-    assert reactor.seconds() and repr(reactor).endswith("closed>")
+        a.close()
+        b.close()
+    assert repr(reactor).endswith("closed>")
 
 
 def test_a_loop_and_minireactor_protocols_share_one_reactor() -> None:
@@ -230,7 +233,7 @@ def test_call_soon_threadsafe_from_a_foreign_thread_is_fine() -> None:
 def test_unsupported_methods_name_the_method_and_the_alternative(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(loop_module, "UNIX", False)  # what a Windows machine would see
+    monkeypatch.setattr(compat_module, "UNIX", False)  # what a Windows machine would see
     loop = minireactor.aio.new_event_loop()
     try:
         with pytest.raises(NotImplementedError, match=r"add_signal_handler\(\).*Proactor"):
