@@ -68,11 +68,15 @@ class Descriptors:
         if transport is not None and not transport.is_closing():
             raise RuntimeError(f"File descriptor {fd!r} is used by transport {transport!r}")
 
-    def add_reader(self, fd: Any, handle: asyncio.Handle) -> None:
+    def add_reader(self, fd: Any, handle: asyncio.Handle) -> asyncio.Handle:
+        """Run `handle` whenever `fd` is readable; returns it."""
         self._watch(self._readers, self.reactor.add_reader, fd, handle)
+        return handle
 
-    def add_writer(self, fd: Any, handle: asyncio.Handle) -> None:
+    def add_writer(self, fd: Any, handle: asyncio.Handle) -> asyncio.Handle:
+        """Run `handle` whenever `fd` is writable; returns it."""
         self._watch(self._writers, self.reactor.add_writer, fd, handle)
+        return handle
 
     def remove_reader(self, fd: Any) -> bool:
         return self._unwatch(self._readers, self.reactor.remove_reader, fd)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from asyncio import constants, sslproto
+from asyncio import constants
 from collections.abc import Callable
 from contextvars import Context
 from typing import Any, TypeVarTuple, Unpack
@@ -45,7 +45,7 @@ from .scheduler import Scheduler
 from .servers import Listener
 from .signals import SignalHandlers
 from .sockets import SocketOperations
-from .transports import SocketTransport
+from .transports import SocketTransport, make_ssl_transport
 from .unixsockets import UnixSockets
 
 _Ts = TypeVarTuple("_Ts")
@@ -130,9 +130,6 @@ class MiniReactorEventLoop(asyncio.BaseEventLoop):
         self._reactor.iterate(timeout)
         scheduler.run_due_timers(self.time(), before)
 
-    def _process_events(self, event_list: Any) -> None:
-        """Unused: the reactor dispatches I/O events itself."""
-
     def _write_to_self(self) -> None:
         self._reactor.call_from_thread(_nothing)  # wakes a sleeping reactor
 
@@ -216,15 +213,11 @@ class MiniReactorEventLoop(asyncio.BaseEventLoop):
 
     def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> asyncio.Handle:
         self._check_closed()  # type: ignore[attr-defined]
-        handle = asyncio.Handle(callback, args, self, None)
-        self._descriptors.add_reader(fd, handle)
-        return handle
+        return self._descriptors.add_reader(fd, asyncio.Handle(callback, args, self, None))
 
     def _add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> asyncio.Handle:
         self._check_closed()  # type: ignore[attr-defined]
-        handle = asyncio.Handle(callback, args, self, None)
-        self._descriptors.add_writer(fd, handle)
-        return handle
+        return self._descriptors.add_writer(fd, asyncio.Handle(callback, args, self, None))
 
     def _remove_reader(self, fd: Any) -> bool:
         return not self.is_closed() and self._descriptors.remove_reader(fd)
@@ -309,28 +302,11 @@ class MiniReactorEventLoop(asyncio.BaseEventLoop):
         protocol: Any,
         sslcontext: ssl.SSLContext,
         waiter: Any = None,
-        *,
-        server_side: bool = False,
-        server_hostname: str | None = None,
-        extra: Any = None,
-        server: Any = None,
-        ssl_handshake_timeout: float | None = constants.SSL_HANDSHAKE_TIMEOUT,
-        ssl_shutdown_timeout: float | None = constants.SSL_SHUTDOWN_TIMEOUT,
+        **kwargs: Any,
     ) -> Any:
-        # TLS is composition: asyncio's SSLProtocol speaks TLS over our
-        # plain socket transport and hands the application its own transport.
-        ssl_protocol = sslproto.SSLProtocol(
-            self,
-            protocol,
-            sslcontext,
-            waiter,
-            server_side,
-            server_hostname,
-            ssl_handshake_timeout=ssl_handshake_timeout,  # type: ignore[arg-type]
-            ssl_shutdown_timeout=ssl_shutdown_timeout,
+        return make_ssl_transport(
+            self, self._descriptors, rawsock, protocol, sslcontext, waiter, **kwargs
         )
-        SocketTransport(self, self._descriptors, rawsock, ssl_protocol, extra=extra, server=server)
-        return ssl_protocol._app_transport
 
     def _make_datagram_transport(
         self,

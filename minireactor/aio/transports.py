@@ -25,7 +25,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import socket
-from asyncio import constants, futures, protocols
+import ssl
+from asyncio import constants, futures, protocols, sslproto
 from asyncio.log import logger
 from typing import Any
 
@@ -243,3 +244,36 @@ class SocketTransport(SocketTransportBase):
         super()._call_connection_lost(exc)
         if self._empty_waiter is not None:
             self._empty_waiter.set_exception(ConnectionError("Connection is closed by peer"))
+
+
+def make_ssl_transport(
+    loop: asyncio.AbstractEventLoop,
+    io: Descriptors,
+    rawsock: socket.socket,
+    protocol: Any,
+    sslcontext: ssl.SSLContext,
+    waiter: Any = None,
+    *,
+    server_side: bool = False,
+    server_hostname: str | None = None,
+    extra: Any = None,
+    server: Any = None,
+    ssl_handshake_timeout: float | None = constants.SSL_HANDSHAKE_TIMEOUT,
+    ssl_shutdown_timeout: float | None = constants.SSL_SHUTDOWN_TIMEOUT,
+) -> Any:
+    """TLS as composition: asyncio's SSLProtocol speaks TLS over our plain transport.
+
+    Returns the transport the application sees (the SSLProtocol's own).
+    """
+    ssl_protocol = sslproto.SSLProtocol(
+        loop,
+        protocol,
+        sslcontext,
+        waiter,
+        server_side,
+        server_hostname,
+        ssl_handshake_timeout=ssl_handshake_timeout,  # type: ignore[arg-type]
+        ssl_shutdown_timeout=ssl_shutdown_timeout,
+    )
+    SocketTransport(loop, io, rawsock, ssl_protocol, extra=extra, server=server)
+    return ssl_protocol._app_transport
