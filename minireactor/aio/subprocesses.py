@@ -50,7 +50,8 @@ async def make_subprocess_transport(
     """Start a child process with asyncio's subprocess transport; reap it when it exits."""
     require_unix("subprocess_exec")
     if HAS_CHILD_WATCHERS:
-        with policy_child_watcher() as watcher:
+        watcher = policy_child_watcher()
+        with watcher:  # not `as`: asyncio uses the watcher itself, not what __enter__ returns
             if not watcher.is_active():
                 raise RuntimeError(
                     "asyncio.get_child_watcher() is not activated, subprocess support is "
