@@ -13,7 +13,7 @@ Python uses .venv; with --all-pythons every other CPython gets its own
 to `pytest`, or to scripts/asyncio_conformance.py).
 
 Interpreters are found on PATH (python3.11, python3.12, ...) and in pyenv's
-versions directory (`pyenv root`), never at a fixed path.
+versions directory (`pyenv root`, or $PYENV_ROOT), never at a fixed path.
 
 This file is only a convenience around three standard commands; read it to
 see them. It uses the standard library only.
@@ -61,8 +61,10 @@ def find_pythons() -> dict[tuple[int, int], str]:
         if found:
             candidates.append(found)
     pyenv = shutil.which("pyenv")
+    root = os.environ.get("PYENV_ROOT", "")
     if pyenv:
         root = subprocess.run([pyenv, "root"], capture_output=True, text=True).stdout.strip()
+    if root:
         versions = Path(root) / "versions"
         if versions.is_dir():
             for entry in sorted(versions.iterdir()):
@@ -135,8 +137,11 @@ def run_everywhere(command: str, rest: list[str]) -> int:
         outcomes.append((name, code, time.monotonic() - started))
     print(f"\n===== {command} on every CPython =====")
     for name, code, seconds in outcomes:
-        print(f"  Python {name}: {'ok' if code == 0 else f'FAILED (exit {code})'} ({seconds:.0f} s)")
-    return max((code for _, code, _ in outcomes), default=1)
+        verdict = "ok" if code == 0 else f"FAILED (exit {code})"
+        print(f"  Python {name}: {verdict} ({seconds:.0f} s)")
+    if not outcomes:
+        return 1
+    return next((code for _, code, _ in outcomes if code != 0), 0)
 
 
 def command_line(command: str, python: str, rest: list[str]) -> list[str]:

@@ -15,6 +15,10 @@ Usage::
     .venv/bin/python scripts/asyncio_conformance.py                  # every evented backend
     .venv/bin/python scripts/asyncio_conformance.py --backends epoll --jobs 1
     .venv/bin/python scripts/asyncio_conformance.py --modules test_streams --markdown -
+    python3 dev.py conformance --all-pythons --backends epoll --min-rate 0.99   # every CPython
+
+Each Python runs its own `test.test_asyncio` (the tests differ between
+versions), so run the script with the interpreter you want judged.
 
 Each (loop, module) pair runs in its own worker process, one test at a time,
 reporting each result as it finishes; a test that hangs (no result within
@@ -353,6 +357,12 @@ def main() -> int:
         help="write the report here ('-': stdout); in an existing file, only the part "
         f"between {BEGIN!r} and {END!r} is replaced",
     )
+    parser.add_argument(
+        "--min-rate",
+        type=float,
+        default=0.0,
+        help="exit 1 if a loop passes less than this share of the stdlib's passes (e.g. 0.99)",
+    )
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--skip", default="[]", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -377,10 +387,15 @@ def main() -> int:
         print(report)
     elif args.markdown:
         write_report(Path(args.markdown), report)
+    worst = 1.0
     for spec in specs[1:]:
         c = compare(results["stdlib"], results[spec])
+        worst = min(worst, c["rate"])
         print(f"{spec:20} {c['passed']}/{c['baseline_passed']} = {c['rate']:.1%}")
-    print(f"({time.monotonic() - started:.0f} s)")
+    print(f"(Python {sys.version.split()[0]}, {time.monotonic() - started:.0f} s)")
+    if worst < args.min_rate:
+        print(f"below the required {args.min_rate:.1%} of the stdlib loop's passes")
+        return 1
     return 0
 
 
