@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import ssl
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ import minireactor
 import minireactor.aio
 from minireactor import BackendError, Reactor
 from minireactor.aio import compat as compat_module
+from minireactor.aio import subprocesses
 
 pytestmark = pytest.mark.timeout(60)
 EVENTED = [b for b in minireactor.available_backends() if b != "threaded"]
@@ -150,6 +152,30 @@ def test_subprocess_exec_with_pipes(runner: asyncio.Runner) -> None:
     assert runner.run(main()) == (b"CHILD", 0)
 
 
+@pytest.mark.parametrize("waiting", ["pidfd", "thread"])
+def test_children_are_reaped_without_child_watchers(
+    runner: asyncio.Runner, monkeypatch: pytest.MonkeyPatch, waiting: str
+) -> None:
+    """The Python 3.14 path (no child watchers), run on whatever Python this is."""
+    monkeypatch.setattr(subprocesses, "HAS_CHILD_WATCHERS", False)
+    if waiting == "thread":
+        monkeypatch.delattr(os, "pidfd_open", raising=False)
+    elif not hasattr(os, "pidfd_open"):
+        pytest.skip("no os.pidfd_open on this platform")
+
+    async def main() -> list[tuple[bytes, int | None]]:
+        results = []
+        for code in ("print('hi'); raise SystemExit(3)", "import os; os.kill(os.getpid(), 9)"):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
+            )
+            out, _ = await asyncio.wait_for(proc.communicate(), 30)
+            results.append((out, proc.returncode))
+        return results
+
+    assert runner.run(main()) == [(b"hi\n", 3), (b"", -9)]
+
+
 def test_signal_handler_runs_on_the_loop(runner: asyncio.Runner) -> None:
     async def main() -> str:
         loop = asyncio.get_running_loop()
@@ -190,6 +216,29 @@ def test_policy_makes_minireactor_loops() -> None:
         assert loop.reactor.backend_name == "poll"
     finally:
         loop.close()
+
+
+def test_importing_and_using_the_loop_never_names_asyncios_policies() -> None:
+    """Python 3.14 warns when `asyncio.DefaultEventLoopPolicy` is merely named."""
+    code = (
+        "import asyncio, minireactor.aio\n"
+        "del asyncio.DefaultEventLoopPolicy, asyncio.AbstractEventLoopPolicy\n"
+        "with asyncio.Runner(loop_factory=minireactor.aio.new_event_loop) as runner:\n"
+        "    print(runner.run(asyncio.sleep(0, 'ran')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "ran", result.stderr
+
+
+def test_the_policy_warns_where_asyncios_policies_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compat_module, "PY314", True)
+    with pytest.warns(DeprecationWarning, match="loop_factory"):
+        assert minireactor.aio.EventLoopPolicy is not None
 
 
 # -- bad input --------------------------------------------------------------------------
