@@ -9,7 +9,8 @@ each with the versions it concerns:
 * `create_unix_server(cleanup_socket=True)` (3.13): the server removes its
   socket file when it closes, unless something replaced the file meanwhile.
 * Child processes: up to 3.13 the event-loop policy's child watcher reaps
-  them, as on asyncio's own loop; child watchers were removed in 3.14, where
+  them, as on asyncio's own loop (3.11 uses what the watcher's `__enter__`
+  returns, 3.12 the watcher); child watchers were removed in 3.14, where
   asyncio's loop waits itself, and so does ours (`subprocesses.py`).
 * Policies are deprecated from 3.14 (CPython gh-127949): merely naming
   `asyncio.DefaultEventLoopPolicy` warns there, so our policy class is built
@@ -35,6 +36,12 @@ UNIX = sys.platform != "win32"
 
 HAS_CHILD_WATCHERS = hasattr(asyncio, "get_child_watcher")
 """True up to 3.13: asyncio's policy reaps child processes through a child watcher."""
+
+USE_WHAT_WATCHER_ENTER_RETURNS = sys.version_info < (3, 12)
+"""3.11 uses `with watcher as w: w.add_child_handler(...)`; 3.12-3.13 use `watcher` itself.
+
+The same object for asyncio's own watchers; only a test double tells them apart.
+"""
 
 
 def require_unix(method: str) -> None:

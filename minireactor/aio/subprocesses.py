@@ -23,7 +23,12 @@ import threading
 from typing import Any
 
 from ..reactor import Reactor
-from .compat import HAS_CHILD_WATCHERS, policy_child_watcher, require_unix
+from .compat import (
+    HAS_CHILD_WATCHERS,
+    USE_WHAT_WATCHER_ENTER_RETURNS,
+    policy_child_watcher,
+    require_unix,
+)
 
 if os.name != "nt":
     # asyncio's own Unix transports; no public name exists for them.
@@ -50,8 +55,9 @@ async def make_subprocess_transport(
     """Start a child process with asyncio's subprocess transport; reap it when it exits."""
     require_unix("subprocess_exec")
     if HAS_CHILD_WATCHERS:
-        watcher = policy_child_watcher()
-        with watcher:  # not `as`: asyncio uses the watcher itself, not what __enter__ returns
+        policy_watcher = policy_child_watcher()
+        with policy_watcher as entered:
+            watcher = entered if USE_WHAT_WATCHER_ENTER_RETURNS else policy_watcher
             if not watcher.is_active():
                 raise RuntimeError(
                     "asyncio.get_child_watcher() is not activated, subprocess support is "
