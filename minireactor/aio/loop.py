@@ -1,28 +1,18 @@
 """`MiniReactorEventLoop`: an asyncio event loop whose engine is a minireactor reactor.
 
-What is minireactor's here, and what is inherited from asyncio:
-
 * minireactor's: the loop itself. One pass (`_run_once`) runs the ready
-  handles, lets the reactor wait for I/O and dispatch it, then runs the
-  timers that came due (`scheduler.py` holds the ready queue and timer
-  heap, `fds.py` the readers and writers). The stream and datagram
-  transports (`transports.py`, `datagram.py`), the accept loop
-  (`servers.py`), the `sock_*` coroutines (`sockets.py`), Unix sockets
-  (`unixsockets.py`), child reaping (`subprocesses.py`) and signals
-  (`signals.py`) are written on top of the reactor. Each part receives what
-  it uses explicitly; none imports this module.
-* Inherited from `asyncio.BaseEventLoop` (the layers above the engine):
-  `run_until_complete`, tasks and futures, `run_in_executor` and the default
-  executor, `getaddrinfo`, the address logic of `create_connection` /
-  `create_server` / `create_datagram_endpoint` (happy eyeballs included),
-  `start_tls` and TLS itself (`asyncio.sslproto` on top of our transport),
-  `sendfile`'s portable fallback, async-generator shutdown, exception
-  handling and debug mode.
+  handles, lets the reactor wait for I/O and dispatch it, then runs the due
+  timers (`scheduler.py`: ready queue and timer heap; `fds.py`: readers and
+  writers). Transports, the accept loop, `sock_*`, Unix sockets, child
+  reaping and signals are the other modules of this package; each receives
+  what it uses explicitly, and none imports this one.
+* Inherited from `asyncio.BaseEventLoop`: tasks and futures, executors,
+  `getaddrinfo`, the address logic of `create_connection` / `create_server`
+  (happy eyeballs included), TLS (`asyncio.sslproto` over our transport),
+  `sendfile`'s fallback, async generators, exception handling, debug mode.
 
-Version differences live in `compat.py`; the asyncio internals used and
-why are listed in docs/asyncio-conformance.md.
-
-Read next: `scheduler.py`, then `fds.py` and `transports.py`.
+Version differences live in `compat.py`; docs/asyncio-conformance.md lists
+the asyncio internals used and why. Read next: `scheduler.py`, `fds.py`.
 """
 
 from __future__ import annotations
@@ -158,11 +148,16 @@ class MiniReactorEventLoop(asyncio.BaseEventLoop):
         *args: *_Ts,
         context: Context | None = None,
     ) -> asyncio.Handle:
-        self._check_closed()  # type: ignore[attr-defined]
-        if self._debug:  # type: ignore[attr-defined]
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if not self._debug:  # type: ignore[attr-defined]
             # Other threads may call_soon when debug is off, as with asyncio.
-            self._check_thread()  # type: ignore[attr-defined]
-            self._check_callback(callback, "call_soon")  # type: ignore[attr-defined]
+            # Written out (not `_queue`): every task step comes through here.
+            handle = asyncio.Handle(callback, args, self, context)
+            self._scheduler.ready.append(handle)
+            return handle
+        self._check_thread()  # type: ignore[attr-defined]
+        self._check_callback(callback, "call_soon")  # type: ignore[attr-defined]
         return self._queue(callback, args, context)
 
     def call_soon_threadsafe(
