@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import ssl
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -25,7 +27,8 @@ import trustme
 import minireactor
 import minireactor.aio
 from minireactor import BackendError, Reactor
-from minireactor.aio import loop as loop_module
+from minireactor.aio import compat as compat_module
+from minireactor.aio import subprocesses
 
 pytestmark = pytest.mark.timeout(60)
 EVENTED = [b for b in minireactor.available_backends() if b != "threaded"]
@@ -65,21 +68,23 @@ def test_runner_with_loop_factory_uses_the_reactor(runner: asyncio.Runner) -> No
     assert name == "MiniReactorEventLoop" and backend in EVENTED
 
 
-def test_call_soon_and_timers_go_through_the_reactor_queues() -> None:
+def test_handles_are_asyncios_and_descriptors_are_the_reactors() -> None:
     loop = minireactor.aio.new_event_loop()
+    a, b = socket.socketpair()
     try:
         reactor = loop.reactor
-        handle = loop.call_soon(print)
+        assert type(loop.call_soon(print)) is asyncio.Handle
         timer = loop.call_later(10, print)
-        assert len(reactor._ready) == 1  # the reactor's own ready queue
-        assert len(reactor._timers) == 1  # ... and its TimerQueue
+        assert type(timer) is asyncio.TimerHandle
         timer.cancel()
-        assert len(reactor._timers) == 0  # cancelling the handle cancels the DelayedCall
-        handle.cancel()
-        loop.run_until_complete(asyncio.sleep(0))  # the cancelled handle is skipped
+        loop.add_reader(a, print)
+        assert reactor.remove_reader(a.fileno())  # the reactor was watching it for us
+        loop.run_until_complete(asyncio.sleep(0))
     finally:
         loop.close()
-    assert reactor.seconds() and repr(reactor).endswith("closed>")
+        a.close()
+        b.close()
+    assert repr(reactor).endswith("closed>")
 
 
 def test_a_loop_and_minireactor_protocols_share_one_reactor() -> None:
@@ -147,6 +152,30 @@ def test_subprocess_exec_with_pipes(runner: asyncio.Runner) -> None:
     assert runner.run(main()) == (b"CHILD", 0)
 
 
+@pytest.mark.parametrize("waiting", ["pidfd", "thread"])
+def test_children_are_reaped_without_child_watchers(
+    runner: asyncio.Runner, monkeypatch: pytest.MonkeyPatch, waiting: str
+) -> None:
+    """The Python 3.14 path (no child watchers), run on whatever Python this is."""
+    monkeypatch.setattr(subprocesses, "HAS_CHILD_WATCHERS", False)
+    if waiting == "thread":
+        monkeypatch.delattr(os, "pidfd_open", raising=False)
+    elif not hasattr(os, "pidfd_open"):
+        pytest.skip("no os.pidfd_open on this platform")
+
+    async def main() -> list[tuple[bytes, int | None]]:
+        results = []
+        for code in ("print('hi'); raise SystemExit(3)", "import os; os.kill(os.getpid(), 9)"):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
+            )
+            out, _ = await asyncio.wait_for(proc.communicate(), 30)
+            results.append((out, proc.returncode))
+        return results
+
+    assert runner.run(main()) == [(b"hi\n", 3), (b"", -9)]
+
+
 def test_signal_handler_runs_on_the_loop(runner: asyncio.Runner) -> None:
     async def main() -> str:
         loop = asyncio.get_running_loop()
@@ -187,6 +216,29 @@ def test_policy_makes_minireactor_loops() -> None:
         assert loop.reactor.backend_name == "poll"
     finally:
         loop.close()
+
+
+def test_importing_and_using_the_loop_never_names_asyncios_policies() -> None:
+    """Python 3.14 warns when `asyncio.DefaultEventLoopPolicy` is merely named."""
+    code = (
+        "import asyncio, minireactor.aio\n"
+        "del asyncio.DefaultEventLoopPolicy, asyncio.AbstractEventLoopPolicy\n"
+        "with asyncio.Runner(loop_factory=minireactor.aio.new_event_loop) as runner:\n"
+        "    print(runner.run(asyncio.sleep(0, 'ran')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "ran", result.stderr
+
+
+def test_the_policy_warns_where_asyncios_policies_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compat_module, "PY314", True)
+    with pytest.warns(DeprecationWarning, match="loop_factory"):
+        assert minireactor.aio.EventLoopPolicy is not None
 
 
 # -- bad input --------------------------------------------------------------------------
@@ -230,7 +282,7 @@ def test_call_soon_threadsafe_from_a_foreign_thread_is_fine() -> None:
 def test_unsupported_methods_name_the_method_and_the_alternative(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(loop_module, "UNIX", False)  # what a Windows machine would see
+    monkeypatch.setattr(compat_module, "UNIX", False)  # what a Windows machine would see
     loop = minireactor.aio.new_event_loop()
     try:
         with pytest.raises(NotImplementedError, match=r"add_signal_handler\(\).*Proactor"):

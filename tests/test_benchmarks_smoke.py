@@ -187,7 +187,7 @@ def test_whole_suite_runs_quickly_and_writes_every_section(tmp_path: Path) -> No
     assert wake_doc["summary"]["pingpong"]["asyncio"]["ratio_per_s"] == pytest.approx(1.0)
     assert wake_doc["summary"]["flood"]["minireactor-epoll"]["per_s"]["median"] > 0
     streams = json.loads((tmp_path / "streams.json").read_text())["summary"]["1024"]
-    assert streams["asyncio-streams"]["ratio_req_per_s"] == pytest.approx(1.0)
+    assert streams["asyncio64k-streams"]["ratio_req_per_s"] == pytest.approx(1.0)
 
     pytest.importorskip("matplotlib")
     from benchmarks import plots

@@ -16,16 +16,16 @@ Read next: `servers.py` (how a listening socket makes stream transports).
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import functools
 import socket
 from asyncio import constants, futures
 from asyncio.log import logger
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .transports import SocketTransportBase, set_result_unless_cancelled
-
-if TYPE_CHECKING:
-    from .loop import MiniReactorEventLoop
+from .fds import Descriptors
+from .transport_base import SocketTransportBase, set_result_unless_cancelled
 
 
 class DatagramTransport(SocketTransportBase):
@@ -33,7 +33,8 @@ class DatagramTransport(SocketTransportBase):
 
     def __init__(
         self,
-        loop: MiniReactorEventLoop,
+        loop: asyncio.AbstractEventLoop,
+        io: Descriptors,
         sock: socket.socket,
         protocol: Any,
         address: Any = None,
@@ -41,7 +42,8 @@ class DatagramTransport(SocketTransportBase):
         extra: dict[str, Any] | None = None,
     ) -> None:
         self._buffer: collections.deque[tuple[bytes, Any]] = collections.deque()
-        super().__init__(loop, sock, protocol, extra, None)
+        super().__init__(loop, io, sock, protocol, extra, None)
+        self._writer = functools.partial(self._context.run, self._sendto_ready)
         self._address = address
         self._buffer_size = 0
         loop.call_soon(protocol.connection_made, self)
@@ -106,7 +108,7 @@ class DatagramTransport(SocketTransportBase):
                 self._send(data, addr)
                 return
             except (BlockingIOError, InterruptedError):
-                self._reactor.add_writer(self._sock_fd, self._sendto_ready)
+                self._reactor.add_writer(self._sock_fd, self._writer)
             except OSError as exc:
                 self._call_protocol("error_received", exc)
                 return

@@ -16,16 +16,16 @@ quiet while the kernel sends the file).
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import io
 import os
 import socket
 from asyncio import exceptions
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .loop import MiniReactorEventLoop
-    from .transports import SocketTransport
+from .fds import Descriptors
+from .transports import SocketTransport
 
 
 def _file_descriptor(file: Any) -> int:
@@ -38,7 +38,12 @@ def _file_descriptor(file: Any) -> int:
 
 
 async def sock_sendfile_native(
-    loop: MiniReactorEventLoop, sock: socket.socket, file: Any, offset: int, count: int | None
+    loop: asyncio.AbstractEventLoop,
+    descriptors: Descriptors,
+    sock: socket.socket,
+    file: Any,
+    offset: int,
+    count: int | None,
 ) -> int:
     """Send `count` bytes (or up to EOF) of `file` from `offset`; returns bytes sent.
 
@@ -61,7 +66,7 @@ async def sock_sendfile_native(
                 try:
                     sent = send_some()
                 except (BlockingIOError, InterruptedError):
-                    sent = await loop._wait_ready(sock, True, send_some)
+                    sent = await descriptors.wait_ready(loop, sock, True, send_some)
             except OSError as exc:
                 raise _sendfile_error(exc, total) from exc
             if sent == 0:
@@ -85,7 +90,8 @@ def _sendfile_error(exc: OSError, total: int) -> Exception:
 
 
 async def transport_sendfile_native(
-    loop: MiniReactorEventLoop,
+    loop: asyncio.AbstractEventLoop,
+    descriptors: Descriptors,
     transport: SocketTransport,
     file: Any,
     offset: int,
@@ -97,7 +103,7 @@ async def transport_sendfile_native(
         raise ConnectionError("Connection is closed")
     # The socket is lent to sock_sendfile for a while: reading stops, writes
     # are refused (the empty waiter), and the fd is not "owned" meanwhile.
-    del loop._transports[transport._sock_fd]
+    del descriptors.transports[transport._sock_fd]
     resume_reading = transport.is_reading()
     transport.pause_reading()
     await transport._make_empty_waiter()
@@ -107,4 +113,4 @@ async def transport_sendfile_native(
         transport._reset_empty_waiter()
         if resume_reading:
             transport.resume_reading()
-        loop._transports[transport._sock_fd] = transport
+        descriptors.transports[transport._sock_fd] = transport

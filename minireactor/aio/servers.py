@@ -12,30 +12,48 @@ stays readable; a listener that kept its reader would spin. We report the
 error to the loop's exception handler, stop watching the socket, and try
 again after `ACCEPT_RETRY_DELAY` (1 s), as asyncio does.
 
+Connections are accepted, and their protocols made, in the `contextvars`
+context of the code that started the server (as asyncio does), so a
+server's protocols see the context variables set around `create_server`.
+
 Read next: `loop.py`, `_start_serving` and `_stop_serving`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import errno
+import functools
 import socket
 from asyncio import constants, trsock
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from ..reactor import Reactor
 
 if TYPE_CHECKING:
     import ssl
-
-    from .loop import MiniReactorEventLoop
 
 _OUT_OF_DESCRIPTORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
 class Listener:
-    """One listening socket served by the reactor on behalf of an asyncio `Server`."""
+    """One listening socket served by the reactor on behalf of an asyncio `Server`.
+
+    Args:
+        loop: the loop (public API: tasks, timers, the exception handler).
+        reactor: watches the listening socket.
+        make_transport: `(conn, protocol, extra=, server=)` -> a transport.
+        make_ssl_transport: the same with TLS (asyncio's `_make_ssl_transport` signature).
+    """
 
     def __init__(
         self,
-        loop: MiniReactorEventLoop,
+        loop: asyncio.AbstractEventLoop,
+        reactor: Reactor,
+        make_transport: Callable[..., Any],
+        make_ssl_transport: Callable[..., Any],
         protocol_factory: Any,
         sock: socket.socket,
         sslcontext: ssl.SSLContext | None,
@@ -45,6 +63,10 @@ class Listener:
         ssl_shutdown_timeout: float | None,
     ) -> None:
         self._loop = loop
+        self._reactor = reactor
+        self._make_transport = make_transport
+        self._make_ssl_transport = make_ssl_transport
+        self._on_readable = functools.partial(contextvars.copy_context().run, self._accept_ready)
         self._protocol_factory = protocol_factory
         self.sock = sock
         self._sslcontext = sslcontext
@@ -55,14 +77,14 @@ class Listener:
 
     def start(self) -> None:
         self._retry = None
-        self._loop._reactor.add_reader(self.sock.fileno(), self._accept_ready)
+        self._reactor.add_reader(self.sock.fileno(), self._on_readable)
 
     def stop(self) -> None:
         """Stop accepting (the caller closes the socket)."""
         if self._retry is not None:
             self._retry.cancel()
             self._retry = None
-        self._loop._reactor.remove_reader(self.sock.fileno())
+        self._reactor.remove_reader(self.sock.fileno())
 
     def _accept_ready(self) -> None:
         # Accept all that are waiting, up to the backlog: a burst of
@@ -86,7 +108,7 @@ class Listener:
             return
         context["message"] = "socket.accept() out of system resource"
         self._loop.call_exception_handler(context)
-        self._loop._reactor.remove_reader(self.sock.fileno())
+        self._reactor.remove_reader(self.sock.fileno())
         self._retry = self._loop.call_later(constants.ACCEPT_RETRY_DELAY, self.start)
 
     def _connection_accepted(self, conn: socket.socket, addr: Any) -> None:
@@ -97,7 +119,7 @@ class Listener:
             return
         try:
             protocol = self._protocol_factory()
-            self._loop._make_socket_transport(conn, protocol, extra=extra, server=self._server)
+            self._make_transport(conn, protocol, extra=extra, server=self._server)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -111,7 +133,7 @@ class Listener:
         try:
             protocol = self._protocol_factory()
             waiter = self._loop.create_future()
-            transport = self._loop._make_ssl_transport(
+            transport = self._make_ssl_transport(
                 conn,
                 protocol,
                 sslcontext,

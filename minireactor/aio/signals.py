@@ -19,20 +19,19 @@ Read next: `loop.py`, which owns one `SignalHandlers`.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import signal
 import socket
 import sys
 import warnings
-from asyncio import coroutines
 from asyncio.log import logger
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .handles import ReadyHandle
-
-if TYPE_CHECKING:
-    from .loop import MiniReactorEventLoop
+from ..reactor import Reactor
+from .compat import is_coroutine_callable
+from .scheduler import Scheduler
 
 
 def _ignore_signal(signum: int, frame: Any) -> None:
@@ -40,11 +39,21 @@ def _ignore_signal(signum: int, frame: Any) -> None:
 
 
 class SignalHandlers:
-    """The signal handlers of one loop, and the socket pair that delivers signals."""
+    """The signal handlers of one loop, and the socket pair that delivers signals.
 
-    def __init__(self, loop: MiniReactorEventLoop) -> None:
+    Args:
+        loop: the loop the handlers belong to.
+        reactor: watches the socket pair.
+        scheduler: the loop's ready queue, where an arrived signal's handler goes.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, reactor: Reactor, scheduler: Scheduler
+    ) -> None:
         self._loop = loop
-        self.handlers: dict[int, ReadyHandle] = {}
+        self._reactor = reactor
+        self._scheduler = scheduler
+        self.handlers: dict[int, asyncio.Handle] = {}
         self._pair: tuple[socket.socket, socket.socket] | None = None
 
     def add(self, sig: int, callback: Callable[..., object], args: tuple[Any, ...]) -> None:
@@ -55,17 +64,18 @@ class SignalHandlers:
             ValueError: `sig` is not a valid signal number.
             RuntimeError: not in the main thread, or `sig` cannot be caught.
         """
-        if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
+        if is_coroutine_callable(callback):
             raise TypeError("coroutines cannot be used with add_signal_handler()")
         check_signal(sig)
-        self._loop._check_closed()
+        if self._loop.is_closed():
+            raise RuntimeError("Event loop is closed")
         write_end = self._socket_pair()[1]
         try:
             # Raises ValueError outside the main thread: fail before changing anything.
             signal.set_wakeup_fd(write_end.fileno())
         except (ValueError, OSError) as exc:
             raise RuntimeError(str(exc)) from None
-        self.handlers[sig] = ReadyHandle(callback, args, self._loop, None)
+        self.handlers[sig] = asyncio.Handle(callback, args, self._loop, None)
         try:
             signal.signal(sig, _ignore_signal)
             signal.siginterrupt(sig, False)  # restart interrupted system calls
@@ -108,7 +118,7 @@ class SignalHandlers:
         for sig in list(self.handlers):
             self.remove(sig)
         if self._pair is not None:
-            self._loop._reactor.remove_reader(self._pair[0])
+            self._reactor.remove_reader(self._pair[0])
             for sock in self._pair:
                 sock.close()
             self._pair = None
@@ -118,7 +128,7 @@ class SignalHandlers:
             read_end, write_end = socket.socketpair()
             read_end.setblocking(False)
             write_end.setblocking(False)  # the C handler must never block
-            self._loop._reactor.add_reader(read_end, self._read_signals)
+            self._reactor.add_reader(read_end, self._read_signals)
             self._pair = (read_end, write_end)
         return self._pair
 
@@ -132,10 +142,10 @@ class SignalHandlers:
             handle = self.handlers.get(signum)
             if handle is None:
                 continue  # removed after it arrived
-            if handle._cancelled:
+            if handle.cancelled():
                 self.remove(signum)
             else:
-                self._loop._reactor.call_soon(handle._run)
+                self._scheduler.ready.append(handle)
 
     @staticmethod
     def _clear_wakeup_fd() -> None:
