@@ -23,7 +23,8 @@ from conftest import spin
 
 from minireactor import Reactor
 from minireactor.demo.chat import ChatLimits, ChatRoom
-from minireactor.demo.dashboard import Dashboard, DashboardConfig, DashboardServer, load_page
+from minireactor.demo.dashboard import Dashboard, DashboardConfig, load_page
+from minireactor.demo.dashboard_server import DashboardServer
 from minireactor.demo.meters import LagProbe, RateMeter, Timeline
 from minireactor.demo.private_file import PrivateFile
 from minireactor.demo.sse import format_event

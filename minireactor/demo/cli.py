@@ -21,7 +21,8 @@ from ..backends import available_backends
 from ..errors import MiniReactorError
 from ..reactor import Reactor
 from .chat import ChatLimits, ChatRoom, chat_factory
-from .dashboard import DashboardConfig, DashboardServer
+from .dashboard import DashboardConfig
+from .dashboard_server import DashboardServer
 
 __all__ = ["add_demo_commands", "add_subcommands", "main"]
 

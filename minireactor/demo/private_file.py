@@ -6,7 +6,7 @@ mode 0600 instead, and the terminal names the file. Unless told where, the
 file goes in a new private directory (mode 0700, from `tempfile.mkdtemp`),
 so no other user can have put a link or a file there first.
 
-Read next: `dashboard.py` (`DashboardServer`, which writes and removes it).
+Read next: `dashboard_server.py` (`DashboardServer`, which writes and removes it).
 """
 
 from __future__ import annotations
