@@ -9,6 +9,7 @@ response parser's body rules.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 from conftest import fuzz_examples
@@ -418,3 +419,61 @@ def test_small_helpers() -> None:
     assert split_target("http://h:1") == ("/", "")
     assert wants_keep_alive("HTTP/1.1", None) and not wants_keep_alive("HTTP/1.0", None)
     assert wants_keep_alive("HTTP/1.0", "Keep-Alive") and not wants_keep_alive("HTTP/1.1", "close")
+
+
+# -- framing checks that a smuggling attack relies on, fed whole and byte by byte ---------
+
+
+def parse_split(raw: bytes) -> list[Request]:
+    """Feed `raw` one byte at a time (every state sees partial input)."""
+    parser = RequestParser()
+    requests = []
+    for i in range(len(raw)):
+        parser.feed(raw[i : i + 1])
+        while (request := parser.next_request()) is not None:
+            requests.append(request)
+    return requests
+
+
+# fmt: off
+FRAMING_ERRORS = [
+    # Chunk data must be followed by exactly CRLF: anything else means the
+    # two sides disagree about where the chunk (and so the message) ends.
+    ("bytes after chunk data", CHUNKED + b"3\r\nabcXX0\r\n\r\n"),
+    ("LF only after chunk data", CHUNKED + b"3\r\nabc\n0\r\n\r\n"),
+    ("CR only after chunk data", CHUNKED + b"3\r\nabc\r0\r\n\r\n"),
+    ("LF CR after chunk data", CHUNKED + b"3\r\nabc\n\r0\r\n\r\n"),
+    # Control characters in chunk extensions (CR and LF above all).
+    ("NUL in chunk extension", CHUNKED + b"5;a=\x00\r\nhello\r\n0\r\n\r\n"),
+    ("ESC in chunk extension", CHUNKED + b"5;a=\x1b\r\nhello\r\n0\r\n\r\n"),
+    ("DEL in chunk extension", CHUNKED + b"5;a=\x7f\r\nhello\r\n0\r\n\r\n"),
+    ("CR in chunk extension", CHUNKED + b"5;a=\rb\r\nhello\r\n0\r\n\r\n"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("raw", [c[1] for c in FRAMING_ERRORS], ids=[c[0] for c in FRAMING_ERRORS])
+@pytest.mark.parametrize("feed", [parse_all, parse_split], ids=["whole", "bytewise"])
+def test_framing_errors_are_rejected_however_the_bytes_arrive(
+    raw: bytes, feed: Callable[[bytes], list[Request]]
+) -> None:
+    with pytest.raises(HTTPParseError) as info:
+        feed(raw)
+    assert info.value.status == 400
+
+
+def test_chunk_extensions_with_tabs_and_quoted_strings_are_accepted() -> None:
+    raw = CHUNKED + b'5 ;\tname="quoted value";flag\r\nhello\r\n0;last\r\n\r\n'
+    for feed in (parse_all, parse_split):
+        [request] = feed(raw)
+        assert request.body == b"hello"
+
+
+def test_body_received_counts_body_bytes_as_they_arrive() -> None:
+    parser = RequestParser()
+    parser.feed(CHUNKED + b"5\r\nhel")
+    assert parser.next_request() is None and parser.body_received == 3
+    parser.feed(b"lo\r\n3\r\nabc\r\n0\r\n\r\n")
+    request = parser.next_request()
+    assert request is not None and request.body == b"helloabc"
+    assert parser.body_received == 0  # the next message starts from nothing
