@@ -9,6 +9,7 @@ response parser's body rules.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 
 import pytest
@@ -290,19 +291,59 @@ def test_any_split_gives_the_same_requests(cuts: list[int]) -> None:
     assert [summary(r) for r in requests] == [summary(r) for r in parse_all(PIPELINE)]
 
 
-@settings(max_examples=fuzz_examples(1000), deadline=None)
-@given(st.binary(max_size=300), st.integers(min_value=1, max_value=50))
-def test_random_bytes_raise_only_parse_errors(data: bytes, step: int) -> None:
-    parser = RequestParser(max_head_bytes=128, max_body_bytes=64)
+_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE_RE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+
+
+def assert_well_formed(request: Request) -> None:
+    """What any request the parser accepts must be, checked independently of it."""
+    assert _TOKEN_RE.fullmatch(request.method)
+    assert re.fullmatch(r"[\x21-\x7e]+", request.target)
+    assert request.version in ("HTTP/1.0", "HTTP/1.1")
+    fields = request.headers.raw_items() + request.trailers.raw_items()
+    for name, value in fields:
+        assert _TOKEN_RE.fullmatch(name) and _FIELD_VALUE_RE.fullmatch(value), (name, value)
+    if request.version == "HTTP/1.1":
+        assert [n.lower() for n, _ in request.headers.raw_items()].count("host") == 1
+    length = request.headers.get("content-length")
+    coding = request.headers.get("transfer-encoding")
+    assert length is None or coding is None  # never both: that is how smuggling starts
+    if length is not None:
+        assert length.isdigit() and len(request.body) == int(length)
+    elif coding is not None:
+        assert coding.strip().lower() == "chunked" and request.version == "HTTP/1.1"
+    else:
+        assert request.body == b""
+
+
+def outcome(data: bytes, step: int, **limits: int) -> tuple[list[tuple[object, ...]], int | None]:
+    """(the requests accepted, the error status or None), feeding `step` bytes at a time."""
+    parser = RequestParser(**limits)
+    accepted = []
     try:
         for i in range(0, len(data), step):
             parser.feed(data[i : i + step])
-            while parser.next_request() is not None:
-                pass
+            while (request := parser.next_request()) is not None:
+                assert_well_formed(request)
+                accepted.append(summary(request))
         parser.feed_eof()
-        parser.next_request()
+        assert parser.next_request() is None  # a request cannot end at end of file
     except HTTPParseError as exc:
-        assert 400 <= exc.status < 600
+        assert 400 <= exc.status < 600 and str(exc)
+        return accepted, exc.status
+    return accepted, None
+
+
+@settings(max_examples=fuzz_examples(1000), deadline=None)
+@given(st.binary(max_size=300), st.integers(min_value=1, max_value=50))
+def test_random_bytes_raise_only_parse_errors(data: bytes, step: int) -> None:
+    # Accept or reject, the verdict is the same however the bytes are cut,
+    # and whatever is accepted is a well-formed request.
+    limits = {"max_head_bytes": 128, "max_body_bytes": 64}
+    whole = outcome(data, max(1, len(data)), **limits)
+    assert outcome(data, step, **limits) == whole
+    if data and whole[1] is None:
+        assert whole[0] or data.strip(b"\r\n") == b""  # input left unparsed is an error at EOF
 
 
 @settings(max_examples=fuzz_examples(1000), deadline=None)
@@ -312,10 +353,12 @@ def test_mutated_requests_raise_only_parse_errors(data: st.DataObject) -> None:
     for _ in range(data.draw(st.integers(1, 4))):
         index = data.draw(st.integers(0, len(raw) - 1))
         raw[index] = data.draw(st.sampled_from(b"\r\n :;0aZ\x00\xff\t-,"))
-    try:
-        parse_all(bytes(raw))
-    except HTTPParseError as exc:
-        assert exc.status in (400, 413, 431, 501, 505)
+    step = data.draw(st.integers(1, 40))
+    accepted, error = outcome(bytes(raw), len(raw))
+    assert outcome(bytes(raw), step) == (accepted, error)
+    assert error in (None, 400, 413, 431, 501, 505)
+    if bytes(raw) == PIPELINE:
+        assert (len(accepted), error) == (5, None)
 
 
 # -- the response parser ------------------------------------------------------------
