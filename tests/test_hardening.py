@@ -14,7 +14,7 @@ import pytest
 from conftest import open_fds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.faults import shutdown_under_load, slowloris
+from benchmarks.faults import shutdown_under_load, slow_bodies, slowloris
 from benchmarks.soak import run_soak
 
 pytestmark = pytest.mark.timeout(120)
@@ -42,5 +42,24 @@ def test_stop_with_many_connections_timers_and_a_busy_thread_is_bounded_and_flus
 def test_slowloris_does_not_starve_a_normal_client(backend: str) -> None:
     result = slowloris(backend, slow=500, requests=25, header_timeout=2.0)
     assert result["failures"] == 0 and result["requests"] == 25
-    assert result["max_ms"] < 1000  # served promptly throughout
-    assert result["slow_cut_off"] == result["slow_connections"]  # by the header timeout
+    # What the code promises is that nobody waits for a slow client's
+    # deadline: every request is answered well within the 2 s header timeout
+    # (the figures in RELIABILITY.md are a quiet machine's, not a promise).
+    assert result["max_ms"] < 1000
+    # Every slow connection got its 408 (not a reset, not a silent close) at
+    # the header deadline, 2 s after its first byte: not before, and not at
+    # the end of the trickle, as a deadline moved by each byte would be.
+    assert result["answered_408"] == result["slow_connections"]
+    assert result["cut_min_s"] >= 2.0 and result["cut_max_s"] < 2.0 + 2.0, result
+
+
+def test_slow_bodies_are_cut_off_at_their_deadline(backend: str) -> None:
+    # 100 connections send a head, then one body byte a second for 6 s.
+    result = slow_bodies(backend, slow=100, requests=25, body_timeout=2.0)
+    assert result["failures"] == 0 and result["requests"] == 25
+    assert result["max_ms"] < 2000  # nobody waits for a slow client's (2 s) deadline
+    # The deadline is 2 s after the head plus 1 s per 500 bytes received (a
+    # few ms here): every 408 comes then, never before it, and long before
+    # the trickle ends (a deadline each byte moved later would never come).
+    assert result["answered_408"] == result["slow_connections"]
+    assert result["cut_min_s"] >= 2.0 and result["cut_max_s"] < 2.0 + 2.0, result
