@@ -25,7 +25,11 @@ def test_soak_5_seconds_mixed_load(backend: str) -> None:
     assert result.errors == []
     assert result.echo_rounds > 50 and result.http_requests > 50 and result.churn_connections > 50
     assert result.fds_after == result.fds_before
-    assert result.rss_end - result.rss_warm < 8 * 2**20  # not growing once warm
+    # Not growing once warm: 0.0-0.2 MiB measured over these 5 s (2026-12-03,
+    # epoll and threaded, a loaded machine); 2 MiB leaves room for the
+    # allocator keeping a few 256 KiB echo payloads, while a leak of a few
+    # hundred bytes per request (thousands of requests here) would not fit.
+    assert result.rss_end - result.rss_warm < 2 * 2**20
 
 
 def test_stop_with_many_connections_timers_and_a_busy_thread_is_bounded_and_flushes(
