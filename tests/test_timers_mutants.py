@@ -44,6 +44,7 @@ def test_pop_due_fires_in_order_and_counts_down() -> None:
     queue = queue_at([0.0])
     calls = [queue.schedule(t, noop, (i,)) for i, t in enumerate([2.0, 1.0, 1.0, 3.0])]
     assert len(queue) == 4
+    assert calls[0].called is False and calls[0].cancelled is False and calls[0].active()
     due = queue.pop_due(2.0)  # due exactly at `now` counts as due
     assert due == [calls[1], calls[2], calls[0]]  # ties fire in scheduling order
     assert all(call.called and not call.active() for call in due)
