@@ -44,7 +44,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "deferred": (
         ["minireactor/defer/deferred.py"],
-        ["tests/test_defer.py"],
+        ["tests/test_defer_mutants.py", "tests/test_defer.py"],
     ),
     "sandbox": (
         ["minireactor/grader/sandbox.py"],

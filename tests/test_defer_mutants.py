@@ -1,0 +1,90 @@
+"""Exact tests of defer/deferred.py that mutation testing showed were missing.
+
+`python scripts/mutation.py deferred` seeds one bug at a time into
+deferred.py; these tests kill the ones tests/test_defer.py let through:
+arguments an errback is given, the error for a callback that returns its own
+Deferred, `repr`, and which cancellations `add_timeout` turns into
+`TimeoutError` (only its own, never the caller's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from minireactor.defer import Deferred
+from minireactor.testing import Clock
+
+
+def outcome(d: Deferred[Any]) -> Any:
+    box: list[Any] = []
+    d.add_both(box.append)
+    assert box, "the Deferred has not fired"
+    return box[0]
+
+
+def test_add_errback_passes_its_extra_arguments() -> None:
+    seen: list[Any] = []
+    d: Deferred[int] = Deferred()
+    d.add_errback(lambda exc, *args, **kwargs: seen.append((type(exc), args, kwargs)), 1, 2, k=3)
+    d.errback(ValueError("boom"))
+    assert seen == [(ValueError, (1, 2), {"k": 3})]
+
+
+def test_a_callback_returning_its_own_deferred_is_an_error_not_a_hang() -> None:
+    d: Deferred[int] = Deferred()
+    d.add_callback(lambda _: d)
+    d.callback(1)
+    error = outcome(d)
+    assert isinstance(error, RuntimeError)
+    assert str(error) == "a callback returned its own Deferred; it would wait forever"
+
+
+def test_repr_says_pending_result_or_what_it_waits_on() -> None:
+    d: Deferred[int] = Deferred()
+    assert repr(d) == "<Deferred pending>"
+    inner: Deferred[int] = Deferred()
+    d.add_callback(lambda _: inner)
+    d.callback(1)
+    assert repr(d) == "<Deferred waiting on <Deferred pending>>"
+    inner.callback(5)
+    assert repr(d) == "<Deferred result=5>"
+
+
+def test_add_timeout_turns_only_its_own_cancellation_into_timeout_error() -> None:
+    clock = Clock()
+    mine: Deferred[int] = Deferred()
+    mine.add_timeout(2.0, clock)
+    mine.cancel()  # the caller cancelled: that stays a CancelledError
+    assert isinstance(outcome(mine), asyncio.CancelledError)
+    assert clock.get_delayed_calls() == []  # and the timer is gone
+    late: Deferred[int] = Deferred()
+    late.add_timeout(0.5, clock)
+    clock.advance(0.5)
+    error = outcome(late)
+    assert isinstance(error, TimeoutError) and isinstance(error.__cause__, asyncio.CancelledError)
+    assert "had no result within 0.5 s" in str(error) and str(error).startswith("<Deferred")
+
+
+def test_add_timeout_lets_a_result_in_time_through() -> None:
+    clock = Clock()
+    d: Deferred[int] = Deferred()
+    assert d.add_timeout(1.0, clock) is d
+    clock.advance(0.9)
+    d.callback(7)
+    assert outcome(d) == 7 and clock.get_delayed_calls() == []
+
+
+def test_as_future_carries_the_exception_itself() -> None:
+    async def main() -> None:
+        d: Deferred[int] = Deferred()
+        future = d.as_future(asyncio.get_running_loop())
+        error = KeyError("k")
+        d.errback(error)
+        with pytest.raises(KeyError) as info:
+            await future
+        assert info.value is error
+
+    asyncio.run(main())
