@@ -88,3 +88,71 @@ def test_as_future_carries_the_exception_itself() -> None:
         assert info.value is error
 
     asyncio.run(main())
+
+
+def test_every_way_of_adding_a_step_passes_keyword_arguments() -> None:
+    seen: list[Any] = []
+
+    def step(result: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append((result if not isinstance(result, Exception) else "error", args, kwargs))
+        return result
+
+    ok: Deferred[int] = Deferred()
+    ok.add_callback(step, 1, a=1)
+    ok.add_both(step, 2, b=2)
+    ok.add_callbacks(step, step, (3,), {"c": 3}, (4,), {"d": 4})
+    ok.callback(0)
+    failed: Deferred[int] = Deferred()
+    failed.add_both(step, 5, e=5)
+    failed.add_callbacks(step, step, (6,), {"f": 6}, (7,), {"g": 7})
+    failed.errback(KeyError("k"))
+    assert seen == [
+        (0, (1,), {"a": 1}),
+        (0, (2,), {"b": 2}),
+        (0, (3,), {"c": 3}),
+        ("error", (5,), {"e": 5}),
+        ("error", (7,), {"g": 7}),
+    ]
+    assert isinstance(outcome(failed), KeyError)
+
+
+def test_misuse_errors_say_what_to_do() -> None:
+    d: Deferred[Any] = Deferred()
+    with pytest.raises(TypeError, match="chain Deferreds by returning them from a callback"):
+        d.callback(Deferred())
+    with pytest.raises(TypeError, match=r"errback\(\) needs an exception instance, got 5"):
+        d.errback(5)  # type: ignore[arg-type]
+    d.callback(1)
+    with pytest.raises(Exception) as info:
+        d.callback(2)
+    assert str(info.value).endswith(
+        "already has a result; a Deferred fires exactly once (create a new one for each result)"
+    )
+
+
+def test_a_step_added_from_inside_the_chain_runs_after_the_steps_already_waiting() -> None:
+    log: list[tuple[str, int]] = []
+    d: Deferred[int] = Deferred()
+
+    def first(result: int) -> int:
+        d.add_callback(lambda r: log.append(("added", r)))  # re-enters the running chain
+        return result + 1
+
+    d.add_callback(first)
+    d.add_callback(lambda r: log.append(("waiting", r)) or r * 10)
+    d.callback(1)
+    assert log == [("waiting", 2), ("added", 20)]
+
+
+def test_an_unhandled_error_is_logged_when_collected(caplog: pytest.LogCaptureFixture) -> None:
+    import gc
+
+    d: Deferred[int] = Deferred()
+    d.errback(ValueError("nobody took me"))
+    del d
+    gc.collect()
+    [record] = [r for r in caplog.records if "Unhandled error" in r.getMessage()]
+    assert record.getMessage() == (
+        "Unhandled error in Deferred (no errback took it before it was garbage collected):"
+    )
+    assert record.exc_info is not None and isinstance(record.exc_info[1], ValueError)
