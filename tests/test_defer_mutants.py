@@ -45,10 +45,12 @@ def test_a_callback_returning_its_own_deferred_is_an_error_not_a_hang() -> None:
 def test_repr_says_pending_result_or_what_it_waits_on() -> None:
     d: Deferred[int] = Deferred()
     assert repr(d) == "<Deferred pending>"
+    assert d.called is False and d.result is None  # not merely falsy
     inner: Deferred[int] = Deferred()
     d.add_callback(lambda _: inner)
     d.callback(1)
     assert repr(d) == "<Deferred waiting on <Deferred pending>>"
+    assert d.result is inner  # while paused, the result is what it waits on (as in Twisted)
     inner.callback(5)
     assert repr(d) == "<Deferred result=5>"
 
