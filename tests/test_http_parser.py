@@ -520,3 +520,73 @@ def test_body_received_counts_body_bytes_as_they_arrive() -> None:
     request = parser.next_request()
     assert request is not None and request.body == b"helloabc"
     assert parser.body_received == 0  # the next message starts from nothing
+
+
+# -- exact checks that mutation testing showed were missing (scripts/mutation.py) -----------
+
+
+def test_a_parsed_response_keeps_its_own_reason_version_and_headers() -> None:
+    [response] = parse_responses(
+        b"HTTP/1.0 404 Not Here\r\nX-A: 1\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nno"
+    )
+    assert (response.status, response.reason, response.version) == (404, "Not Here", "HTTP/1.0")
+    assert response.headers["x-a"] == "1" and response.body == b"no"
+    assert response.keep_alive  # HTTP/1.0 that asked for keep-alive
+
+
+def test_response_keep_alive_follows_connection_and_framing() -> None:
+    [closing] = parse_responses(
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    assert not closing.keep_alive
+    [until_close] = parse_responses(b"HTTP/1.1 200 OK\r\n\r\nall", eof=True)
+    assert until_close.body == b"all" and not until_close.keep_alive  # its end is the close
+
+
+def test_response_limits_are_larger_than_a_request_s() -> None:
+    head = b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 20_000 + b"\r\n"
+    body = b"b" * (2 * 1024 * 1024)
+    [response] = parse_responses(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    assert len(response.body) == len(body)  # 20 KB head and 2 MiB body: over a request's limits
+    parser = ResponseParser()
+    parser.feed(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n")
+    with pytest.raises(HTTPParseError) as info:
+        parser.next_response()
+    assert info.value.status == 502  # a client reports a bad upstream, not a 431
+
+
+def test_an_invalid_status_line_is_a_502_that_quotes_it() -> None:
+    line = "HTTP/1.1 abc " + "x" * 100
+    parser = ResponseParser()
+    parser.feed(line.encode() + b"\r\n\r\n")
+    with pytest.raises(HTTPParseError) as info:
+        parser.next_response()
+    assert info.value.status == 502
+    assert str(info.value) == f"invalid status line: {line[:80]!r}"
+
+
+def test_a_response_with_transfer_encoding_in_http_1_0_is_rejected() -> None:
+    parser = ResponseParser()
+    parser.feed(b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    with pytest.raises(HTTPParseError, match=r"not allowed in HTTP/1\.0"):
+        parser.next_response()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (GET11 + b"X: " + b"a" * 20_000 + b"\r\n\r\n", "the start line and headers exceed 16384 "
+         "bytes (raise max_head_bytes if this is legitimate)"),
+        (POST + b"Content-Length: 2000000\r\n\r\n", "the body exceeds 1048576 bytes "
+         "(raise max_body_bytes if this is legitimate)"),
+        (GET11 + b" folded\r\n\r\n", "obsolete line folding (a header line starting with space)"),
+        (GET11 + b"\tfolded\r\n\r\n", "obsolete line folding (a header line starting with space)"),
+        (GET11 + b"NoColon\r\n\r\n", "header line without a colon: 'NoColon'"),
+        (GET11 + b"Bad Name: x\r\n\r\n", "invalid header name (no spaces or separators): "
+         "'Bad Name: x'"),
+    ],
+)  # fmt: skip
+def test_error_messages_say_exactly_what_is_wrong(raw: bytes, message: str) -> None:
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(raw)
+    assert str(info.value) == message
