@@ -590,3 +590,26 @@ def test_error_messages_say_exactly_what_is_wrong(raw: bytes, message: str) -> N
     with pytest.raises(HTTPParseError) as info:
         parse_all(raw)
     assert str(info.value) == message
+
+
+LONG_TARGET = "/" + "a" * 100
+LONG_VERSION = "HTTQ/" + "1" * 30
+
+
+@pytest.mark.parametrize(
+    ("line", "status", "message"),
+    [
+        ("GET /", 400, "request line must be 'METHOD target HTTP/1.1': 'GET /'"),
+        (f"GET {LONG_TARGET}", 400,
+         f"request line must be 'METHOD target HTTP/1.1': {f'GET {LONG_TARGET}'[:80]!r}"),
+        ("GET /\x80 HTTP/1.1", 400, "invalid request line: 'GET /\\x80 HTTP/1.1'"),
+        (f"G@T {LONG_TARGET} HTTP/1.1", 400,
+         f"invalid request line: {f'G@T {LONG_TARGET} HTTP/1.1'[:80]!r}"),
+        ("GET / HTTP/2.0", 505, "HTTP/2.0 is not supported; use HTTP/1.1"),
+        (f"GET / {LONG_VERSION}", 400, f"invalid HTTP version: {LONG_VERSION[:20]!r}"),
+    ],
+)  # fmt: skip
+def test_request_line_errors_quote_the_line(line: str, status: int, message: str) -> None:
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(line.encode("latin-1") + b"\r\nHost: a\r\n\r\n")
+    assert (info.value.status, str(info.value)) == (status, message)
