@@ -120,8 +120,12 @@ def test_every_way_of_adding_a_step_passes_keyword_arguments() -> None:
 
 def test_misuse_errors_say_what_to_do() -> None:
     d: Deferred[Any] = Deferred()
-    with pytest.raises(TypeError, match="chain Deferreds by returning them from a callback"):
+    with pytest.raises(TypeError) as plain:
         d.callback(Deferred())
+    assert str(plain.value).startswith("callback() needs a plain value, not <Deferred pending>")
+    assert str(plain.value).endswith(
+        ": report errors with errback() and chain Deferreds by returning them from a callback"
+    )
     with pytest.raises(TypeError, match=r"errback\(\) needs an exception instance, got 5"):
         d.errback(5)  # type: ignore[arg-type]
     d.callback(1)
