@@ -613,3 +613,85 @@ def test_request_line_errors_quote_the_line(line: str, status: int, message: str
     with pytest.raises(HTTPParseError) as info:
         parse_all(line.encode("latin-1") + b"\r\nHost: a\r\n\r\n")
     assert (info.value.status, str(info.value)) == (status, message)
+
+
+def test_an_empty_chunk_size_line_is_rejected_even_at_the_start_of_a_feed() -> None:
+    parser = RequestParser()
+    parser.feed(CHUNKED)
+    assert parser.next_request() is None
+    parser.feed(b"\r\nhello\r\n0\r\n\r\n")  # after feed() drops parsed bytes, the line is at 0
+    with pytest.raises(HTTPParseError) as info:
+        parser.next_request()
+    assert (info.value.status, str(info.value)) == (400, "invalid chunk size line: b''")
+
+
+def test_chunk_size_line_limit_is_exact_and_counts_only_that_line() -> None:
+    first = b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n"  # already parsed bytes before the line
+    for size, rejected in [(4000, False), (4096, False), (4097, True)]:
+        parser = RequestParser()
+        parser.feed(first + CHUNKED + b"5;" + b"x" * (size - 2))
+        assert parser.next_request() is not None
+        if rejected:
+            with pytest.raises(HTTPParseError) as info:
+                parser.next_request()
+            assert (info.value.status, str(info.value)) == (400, "chunk-size line too long")
+        else:
+            assert parser.next_request() is None
+
+
+@pytest.mark.parametrize(
+    ("size_line", "body"),
+    [
+        (b"10", b"p" * 16),  # hex, not decimal or base 17
+        (b"1A", b"q" * 26),
+        (b"0000000000000005", b"hello"),  # 16 digits is still a size
+        (b"5 \t", b"hello"),  # whitespace before ";" only
+    ],
+)
+def test_chunk_sizes_that_are_valid(size_line: bytes, body: bytes) -> None:
+    ext = b";x" if size_line.endswith((b" ", b"\t")) else b""
+    [request] = parse_all(CHUNKED + size_line + ext + b"\r\n" + body + b"\r\n0\r\n\r\n")
+    assert request.body == body
+
+
+@pytest.mark.parametrize(
+    "size_line",
+    [b"00000000000000005", b"5\x0b;x", b"5X;x", b"5\x0c;x"],
+    ids=["17 digits", "VT before ;", "X before ;", "FF before ;"],
+)
+def test_chunk_sizes_that_are_not(size_line: bytes) -> None:
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(CHUNKED + size_line + b"\r\nhello\r\n0\r\n\r\n")
+    assert str(info.value) == f"invalid chunk size line: {size_line[:40]!r}"
+
+
+def test_the_chunk_size_line_is_quoted_up_to_40_bytes() -> None:
+    line = b"zz" + b"9" * 60
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(CHUNKED + line + b"\r\n")
+    assert str(info.value) == f"invalid chunk size line: {line[:40]!r}"
+
+
+def test_chunk_data_longer_than_declared_says_so() -> None:
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(CHUNKED + b"3\r\nabcd\r\n0\r\n\r\n")
+    assert str(info.value) == "chunk data is longer than its declared size"
+
+
+def test_after_a_chunked_request_the_parser_is_idle_with_nothing_buffered() -> None:
+    parser = RequestParser()
+    parser.feed(CHUNKED + b"3\r\nabc\r\n0\r\n\r\n")
+    assert parser.next_request() is not None
+    assert parser.phase == "idle" and parser.buffered == 0  # not "head": no request began
+
+
+def test_trailer_section_limit_is_exact_and_counts_only_the_trailers() -> None:
+    for size, rejected in [(150, False), (200, False), (201, True)]:
+        parser = RequestParser(max_head_bytes=200)
+        parser.feed(CHUNKED + b"0\r\n" + b"T: " + b"t" * (size - 3))
+        if rejected:
+            with pytest.raises(HTTPParseError) as info:
+                parser.next_request()
+            assert info.value.status == 431
+        else:
+            assert parser.next_request() is None
