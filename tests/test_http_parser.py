@@ -695,3 +695,36 @@ def test_trailer_section_limit_is_exact_and_counts_only_the_trailers() -> None:
             assert info.value.status == 431
         else:
             assert parser.next_request() is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "message"),
+    [
+        (b"GET / HTTP/1.1\r\n\r\n", 400, "an HTTP/1.1 request needs exactly one Host header"),
+        (POST + b"Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+         "both Content-Length and Transfer-Encoding were sent"),
+        (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+         "Transfer-Encoding is not allowed in HTTP/1.0"),
+        (POST + b"Transfer-Encoding: chunked,\r\n\r\n", 400,
+         "empty transfer coding in 'chunked,'"),
+        (POST + b"Transfer-Encoding: gzip\r\n\r\n", 501,
+         "unsupported Transfer-Encoding 'gzip'; only chunked"),
+        (POST + b"Transfer-Encoding: chunked, chunked\r\n\r\n", 400,
+         "'chunked' may be applied only once: 'chunked, chunked'"),
+        (POST + b"Content-Length: 1,2\r\n\r\n", 400, "several Content-Length values: '1,2'"),
+        (POST + b"Content-Length: -1\r\n\r\n", 400,
+         "Content-Length must be a decimal number: '-1'"),
+    ],
+)  # fmt: skip
+def test_framing_errors_say_exactly_what_is_wrong(raw: bytes, status: int, message: str) -> None:
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(raw)
+    assert (info.value.status, str(info.value)) == (status, message)
+
+
+def test_content_length_digits_limit_is_exact() -> None:
+    [request] = parse_all(POST + b"Content-Length: 000000000000000005\r\n\r\nhello")  # 18 digits
+    assert request.body == b"hello"
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(POST + b"Content-Length: 0000000000000000005\r\n\r\nhello")  # 19
+    assert info.value.status == 413
