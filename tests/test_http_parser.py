@@ -728,3 +728,42 @@ def test_content_length_digits_limit_is_exact() -> None:
     with pytest.raises(HTTPParseError) as info:
         parse_all(POST + b"Content-Length: 0000000000000000005\r\n\r\nhello")  # 19
     assert info.value.status == 413
+
+
+def test_a_fresh_parser_is_idle_with_nothing_buffered() -> None:
+    parser = RequestParser()
+    assert parser.next_request() is None
+    assert (parser.phase, parser.buffered, parser.body_received) == ("idle", 0, 0)
+
+
+def test_only_spaces_and_tabs_are_trimmed_from_field_values() -> None:
+    [request] = parse_all(
+        GET11 + b"X-A: \t Xylophone X \t\r\nX-B: nbsp\xa0\r\nX-C: \x85nel\r\n\r\n"
+    )
+    assert request.headers["x-a"] == "Xylophone X"
+    assert request.headers["x-b"] == "nbsp\xa0" and request.headers["x-c"] == "\x85nel"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (GET11 + b"X: a\rb\r\n\r\n", "a header line contains a bare CR or LF"),
+        (GET11 + b"X: a\x00b\r\n\r\n", "a header contains a control character (NUL, ESC, ...)"),
+    ],
+)
+def test_header_character_errors_say_what_is_wrong(raw: bytes, message: str) -> None:
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(raw)
+    assert (info.value.status, str(info.value)) == (400, message)
+
+
+def test_a_message_cut_by_the_end_of_the_stream_is_a_400() -> None:
+    parser = RequestParser()
+    parser.feed(POST + b"Content-Length: 5\r\n\r\nab")
+    parser.feed_eof()
+    with pytest.raises(HTTPParseError) as info:
+        parser.next_request()
+    assert (info.value.status, str(info.value)) == (
+        400,
+        "the connection closed in the middle of a message",
+    )
