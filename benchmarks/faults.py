@@ -2,6 +2,7 @@
 
     python -m benchmarks.faults                  # every backend
     python -m benchmarks.faults --backends epoll --slow 500 --connections 1000
+    python -m benchmarks.faults --only slow_bodies --backends epoll
 
 Each experiment injects one fault into a real reactor on loopback and
 measures the outcome RELIABILITY.md reports:
@@ -10,6 +11,11 @@ measures the outcome RELIABILITY.md reports:
   second while a normal client sends requests; we measure the normal
   client's latency (p50, p99, max) and check that the header timeout cut
   every slow connection off.
+* `slow_bodies`: N connections send a request head at once, then trickle
+  its body one byte a second ("slow POST"); we measure the normal client's
+  latency and when each slow connection got its 408, which the body
+  deadline (`ServerLimits.body_timeout` plus 1 s per `body_min_rate` bytes)
+  must send then: not before, and not much later.
 * `shutdown_under_load`: `stop()` with N open connections, each of which
   has just written 200 KiB and called `close()` (a promise to flush),
   1,000 pending timers and a busy thread; we measure how long shutdown
@@ -24,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import resource
 import selectors
 import socket
 import statistics
@@ -55,11 +62,56 @@ def _spin(reactor: Reactor, until: Any, timeout: float) -> None:
         reactor.iterate(0.05)
 
 
+def raise_fd_limit(wanted: int) -> None:
+    """Raise RLIMIT_NOFILE's soft limit to `wanted` (as far as the hard limit allows)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        top = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
+
+
+class _CutOffWatch:
+    """Watches client sockets from a thread: when each got its first byte, and what."""
+
+    def __init__(self, sockets: list[socket.socket]) -> None:
+        self.first: dict[int, tuple[float, bytes]] = {}  # fileno -> (time, first bytes)
+        self._sockets = sockets
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with selectors.DefaultSelector() as sel:
+            for s in self._sockets:
+                sel.register(s, selectors.EVENT_READ)
+            while not self._stop.is_set() and len(sel.get_map()):
+                for key, _ in sel.select(0.1):
+                    sock: socket.socket = key.fileobj  # type: ignore[assignment]
+                    try:
+                        data = sock.recv(4096)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        data = b""  # a reset: recorded as a cut-off with no answer
+                    self.first.setdefault(key.fd, (time.monotonic(), data))
+                    if not data or data.startswith(b"HTTP/"):
+                        sel.unregister(sock)  # the answer (or the close) came: done
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
 def slowloris(
     backend: str, slow: int = 500, requests: int = 25, header_timeout: float = 2.0
 ) -> dict[str, Any]:
-    """A normal client's latency while `slow` connections trickle a header."""
+    """A normal client's latency while `slow` connections trickle a header.
+
+    Records when each slow connection got its 408, from the moment its first
+    byte went out: the header deadline must answer then, not later.
+    """
     slow = connection_budget(backend, slow)
+    raise_fd_limit(2 * slow + 256)
     reactor = Reactor(backend=backend)
     sockets: list[socket.socket] = []
     try:
@@ -73,6 +125,8 @@ def slowloris(
             s.setblocking(False)
             sockets.append(s)
         sent = [0]
+        watch = _CutOffWatch(sockets)
+        started = time.monotonic()  # the first byte goes out now, to every connection
 
         def trickle() -> None:  # one byte per connection per second
             for s in sockets:
@@ -102,7 +156,9 @@ def slowloris(
         one()
         _spin(reactor, lambda: len(latencies) >= requests or bool(failures), 60)
         _spin(reactor, lambda: sent[0] > header_timeout + 2, 30)
-        cut = sum(_was_cut_off(s) for s in sockets)
+        watch.stop()
+        cut = [when - started for when, _ in watch.first.values()]
+        answered_408 = sum(data.startswith(b"HTTP/1.1 408") for _, data in watch.first.values())
         client.close()
         ordered = sorted(latencies)
         return {
@@ -113,7 +169,10 @@ def slowloris(
             "p50_ms": 1000 * statistics.median(ordered) if ordered else None,
             "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))] if ordered else None,
             "max_ms": 1000 * ordered[-1] if ordered else None,
-            "slow_cut_off": cut,
+            "slow_cut_off": len(cut),
+            "answered_408": answered_408,
+            "cut_min_s": min(cut) if cut else None,
+            "cut_max_s": max(cut) if cut else None,
         }
     finally:
         for s in sockets:
@@ -121,15 +180,104 @@ def slowloris(
         reactor.close()
 
 
-def _was_cut_off(s: socket.socket) -> bool:
-    """True when the server closed `s` (after a 408, or at once)."""
+def slow_bodies(
+    backend: str,
+    slow: int = 500,
+    requests: int = 25,
+    body_timeout: float = 2.0,
+    min_rate: float = 500.0,
+    trickle_for: float | None = None,
+) -> dict[str, Any]:
+    """A normal client's latency while `slow` connections trickle a request body.
+
+    Each slow connection's 408 must come `body_timeout` s (plus 1 s per
+    `min_rate` bytes received, a few ms here) after its head: we record
+    when, from the moment its head was sent. The trickle goes on for
+    `trickle_for` s (default: twice the deadline), so a deadline that each
+    byte moved later would show as connections never cut off.
+    """
+    slow = connection_budget(backend, slow)
+    raise_fd_limit(2 * slow + 256)
+    trickle_for = 2 * body_timeout + 2 if trickle_for is None else trickle_for
+    reactor = Reactor(backend=backend)
+    sockets: list[socket.socket] = []
+    watch: _CutOffWatch | None = None
     try:
-        data = s.recv(4096)
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
-    return data == b"" or data.startswith(b"HTTP/1.1 408")
+        app = server_factory(
+            lambda request: Response(200, body=b"ok"),
+            clock=reactor,
+            idle_timeout=trickle_for + 10,  # only the body deadline may cut them off
+            body_timeout=body_timeout,
+            body_min_rate=min_rate,
+        )
+        port = reactor.listen_tcp(0, app, backlog=1024)
+        head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+        for _ in range(slow):
+            s = socket.create_connection(port.address)
+            s.setblocking(False)
+            sockets.append(s)
+        _spin(reactor, lambda: len(reactor._connections) >= slow, 30)
+        watch = _CutOffWatch(sockets)
+        head_sent: dict[int, float] = {}
+        for s in sockets:
+            s.send(head)
+            head_sent[s.fileno()] = time.monotonic()
+        start = time.monotonic()
+
+        def trickle() -> None:  # one body byte per connection per second
+            for s in sockets:
+                if s.fileno() not in watch.first:
+                    with contextlib.suppress(OSError):  # cut off by the server: as it should be
+                        s.send(b"x")
+            if time.monotonic() - start < trickle_for:
+                reactor.call_later(1.0, trickle)
+
+        reactor.call_later(1.0, trickle)
+        client = HTTPClient(reactor, timeout=5.0)
+        latencies: list[float] = []
+        failures: list[Any] = []
+        url = f"http://127.0.0.1:{port.address[1]}/"
+
+        def one() -> None:
+            began = time.monotonic()
+            d = client.get(url)
+            d.add_callbacks(lambda r: latencies.append(time.monotonic() - began), failures.append)
+            d.add_both(
+                lambda _: reactor.call_later(0.1, one) if len(latencies) < requests else None
+            )
+
+        one()
+        _spin(reactor, lambda: len(latencies) >= requests or bool(failures), 60)
+        _spin(
+            reactor,
+            lambda: len(watch.first) >= slow or time.monotonic() - start > trickle_for,
+            trickle_for + 30,
+        )
+        client.close()
+        watch.stop()
+        cut = [when - head_sent[fd] for fd, (when, _) in watch.first.items()]
+        answered_408 = sum(data.startswith(b"HTTP/1.1 408") for _, data in watch.first.values())
+        ordered = sorted(latencies)
+        return {
+            "backend": backend,
+            "slow_connections": slow,
+            "requests": len(latencies),
+            "failures": len(failures),
+            "p50_ms": 1000 * statistics.median(ordered) if ordered else None,
+            "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))] if ordered else None,
+            "max_ms": 1000 * ordered[-1] if ordered else None,
+            "body_timeout_s": body_timeout,
+            "slow_cut_off": len(cut),
+            "answered_408": answered_408,
+            "cut_min_s": min(cut) if cut else None,
+            "cut_max_s": max(cut) if cut else None,
+        }
+    finally:
+        if watch is not None:
+            watch.stop()
+        for s in sockets:
+            s.close()
+        reactor.close()
 
 
 class Goodbye(Protocol):
@@ -201,12 +349,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slow", type=int, default=500, help="trickling connections")
     parser.add_argument("--connections", type=int, default=1000, help="for shutdown")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--only", choices=["slowloris", "slow_bodies", "shutdown"], help="run one experiment"
+    )
     args = parser.parse_args(argv)
+    experiments = {
+        "slowloris": lambda backend: slowloris(backend, args.slow),
+        "slow_bodies": lambda backend: slow_bodies(backend, args.slow),
+        "shutdown": lambda backend: shutdown_under_load(backend, args.connections),
+    }
+    chosen = [args.only] if args.only else list(experiments)
     for backend in args.backends.split(","):
-        for result in (
-            slowloris(backend, args.slow),
-            shutdown_under_load(backend, args.connections),
-        ):
+        for result in (experiments[name](backend) for name in chosen):
             print(
                 json.dumps(result)
                 if args.json

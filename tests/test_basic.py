@@ -8,6 +8,7 @@ places (down to one byte at a time) and fuzz tests with random garbage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import struct
 from typing import Any
@@ -456,8 +457,16 @@ def test_timeouts_stop_with_the_connection() -> None:
 
 @pytest.mark.timeout(60)
 def test_slow_line_clients_are_cut_off_on_a_real_reactor(reactor: Reactor) -> None:
-    """Slowloris against a LineReceiver: trickling clients go, a normal one is served."""
+    """Slowloris against a LineReceiver: trickling clients go, a normal one is served.
+
+    Each slow client sends a byte every 0.2 s and never a delimiter, so only
+    `line_timeout` (1 s from a line's first byte, not from its last) can cut
+    it off, and the close must come then: not before, and long before the
+    10 s of trickling end. Only the server's close counts (EOF, or a reset
+    from its abort), not any error.
+    """
     import socket as socket_module
+    import time
 
     from minireactor import Factory
 
@@ -471,22 +480,34 @@ def test_slow_line_clients_are_cut_off_on_a_real_reactor(reactor: Reactor) -> No
     slow = [socket_module.create_connection(port.address) for _ in range(50)]
     for s in slow:
         s.setblocking(False)
+    start = time.monotonic()
+    for s in slow:
         s.send(b"x")
     normal = RecordingClientFactory(lambda: Collector(b"hi\r\n"))
     reactor.connect_tcp(*port.address, normal)
-    spin(reactor, lambda: bool(normal.protocols) and normal.protocols[0].received == b"hi\r\n")
-
-    def all_cut() -> bool:
-        for s in slow:
+    cut_at: dict[int, float] = {}
+    sent_at = start
+    while len(cut_at) < len(slow) and time.monotonic() - start < 10:
+        reactor.iterate(0.02)
+        trickle = time.monotonic() - sent_at >= 0.2
+        if trickle:
+            sent_at = time.monotonic()
+        for i, s in enumerate(slow):
+            if i in cut_at:
+                continue
             try:
-                if s.recv(10) != b"":
-                    return False
+                data = s.recv(10)
             except BlockingIOError:
-                return False
-            except OSError:
-                pass
-        return True
-
-    spin(reactor, all_cut, 10)
+                if trickle:
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                        s.send(b"x")  # the server may have closed just now: recv tells
+                continue
+            except ConnectionResetError:
+                data = b""
+            assert data == b"", data  # a line receiver never answers a partial line
+            cut_at[i] = time.monotonic() - start
+    spin(reactor, lambda: bool(normal.protocols) and normal.protocols[0].received == b"hi\r\n")
     for s in slow:
         s.close()
+    assert len(cut_at) == len(slow)
+    assert min(cut_at.values()) >= 1.0 and max(cut_at.values()) < 3.0, cut_at

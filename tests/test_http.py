@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -243,7 +244,7 @@ def check_connection_rules(address: tuple[str, int]) -> None:
 
 def check_curl(address: tuple[str, int]) -> None:
     if CURL is None:
-        return
+        pytest.skip("curl is not installed (apt-get install curl)")
     base = f"http://{address[0]}:{address[1]}"
 
     def curl(*args: str) -> str:
@@ -299,9 +300,15 @@ def test_asyncio_server_with_aiohttp_client() -> None:
     assert bodies == [b"%d" % i for i in range(50)]
 
 
-def slowloris(address: tuple[str, int], lines: int = 50, pace: float = 0.1) -> bytes:
-    """Send a request head one header line every `pace` s; return what the server says."""
+def slowloris(address: tuple[str, int], lines: int = 50, pace: float = 0.1) -> tuple[bytes, float]:
+    """Send a request head one header line every `pace` s.
+
+    Returns what the server said and how long after the first byte its
+    answer arrived: a deadline that each trickle extended would answer only
+    after the `lines * pace` s of trickling, if at all.
+    """
     with socket.create_connection(address) as sock:
+        start = time.monotonic()
         sock.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
         sock.settimeout(pace)
         for _ in range(lines):
@@ -310,8 +317,9 @@ def slowloris(address: tuple[str, int], lines: int = 50, pace: float = 0.1) -> b
                     break  # the server answered before the head was complete
             except TimeoutError:
                 sock.sendall(b"X-Slow: 1\r\n")
+        answered = time.monotonic() - start
         sock.settimeout(5)
-        return read_until_closed(sock)
+        return read_until_closed(sock), answered
 
 
 @pytest.mark.timeout(30)
@@ -319,9 +327,14 @@ def test_header_timeout_stops_slowloris() -> None:
     # Trickling header lines (every 0.1 s for up to 5 s) does not extend the 0.3 s deadline.
     limits = ServerLimits(header_timeout=0.3, idle_timeout=5)
     with asyncio_server(limits=limits) as address:
-        responses = parse_responses(slowloris(address))
+        data, answered = slowloris(address)
+    responses = parse_responses(data)
     assert [r.status for r in responses] == [408]
     assert b"headers took longer than 0.3 s" in responses[0].body
+    # Not before the deadline, and long before the trickle (5 s) would end.
+    # The upper margin is for a loaded machine; a deadline extended by each
+    # trickle would answer only after 5 s.
+    assert 0.3 <= answered < 2.5, answered
 
 
 @pytest.mark.timeout(30)
@@ -402,8 +415,9 @@ def test_minireactor_server(reactor: Reactor, check: Callable[[tuple[str, int]],
 @pytest.mark.timeout(30)
 def test_minireactor_server_timeouts(reactor: Reactor) -> None:
     with minireactor_server(reactor, header_timeout=0.3, idle_timeout=0.5) as address:
-        [timed_out] = parse_responses(in_thread(reactor, slowloris, address))
-        assert timed_out.status == 408
+        data, answered = in_thread(reactor, slowloris, address)
+        [timed_out] = parse_responses(data)
+        assert timed_out.status == 408 and 0.3 <= answered < 2.5, answered
         stalled_body = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabc"
         [stalled] = parse_responses(in_thread(reactor, raw_exchange_open, address, stalled_body))
         assert stalled.status == 408 and b"body stalled" in stalled.body
@@ -661,3 +675,113 @@ def test_client_protocol_rejects_a_second_request_in_flight() -> None:
         protocol.request("GET", "/", {"Host": "x"})
     with pytest.raises(HTTPError, match="CR or LF"):
         HTTPClientProtocol().request("GET", "/", {"Host": "x\r\nEvil: 1"})
+
+
+# -- deadlines on a fake clock: exactly when a slow client is cut off -------------------------
+
+
+def fake_server(**limits: Any) -> tuple[Clock, HTTPServerProtocol, StringTransport]:
+    clock = Clock()
+    protocol = HTTPServerProtocol(make_app(clock), clock=clock, limits=ServerLimits(**limits))
+    transport = StringTransport()
+    transport.connect(protocol)
+    return clock, protocol, transport
+
+
+def trickle_until_answered(
+    clock: Clock,
+    protocol: HTTPServerProtocol,
+    transport: StringTransport,
+    piece: bytes,
+    pace: float,
+    until: float,
+) -> float | None:
+    """Send `piece` every `pace` s (in 10 ms ticks); the time the answer began, or None."""
+    ticks_per_piece = round(pace / 0.01)
+    for tick in range(1, round(until / 0.01) + 1):
+        clock.advance(0.01)
+        if transport.value():
+            return round(clock.seconds(), 2)
+        if tick % ticks_per_piece == 0:
+            protocol.data_received(piece)
+    return None
+
+
+def test_header_deadline_counts_from_the_first_byte_not_the_last() -> None:
+    clock, protocol, transport = fake_server(header_timeout=1.0, idle_timeout=10)
+    protocol.data_received(b"GET /hello HTTP/1.1\r\n")
+    answered = trickle_until_answered(clock, protocol, transport, b"X-Slow: 1\r\n", 0.2, 5.0)
+    assert answered is not None and 1.0 <= answered <= 1.01  # not 1.2, 1.4, ... per trickle
+    assert transport.value().startswith(b"HTTP/1.1 408 ") and b"headers took longer" in (
+        transport.value()
+    )
+
+
+def test_a_slow_body_is_cut_off_by_its_minimum_rate() -> None:
+    # 1 byte every 0.5 s: 2 bytes/s, far below 100 bytes/s. The deadline is
+    # 2 s after the head plus 1 s per 100 bytes: 2.05 s once 5 bytes came.
+    clock, protocol, transport = fake_server(
+        idle_timeout=10, body_timeout=2.0, body_min_rate=100.0, linger_timeout=1.0
+    )
+    protocol.data_received(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+    protocol.data_received(b"x")
+    answered = trickle_until_answered(clock, protocol, transport, b"x", 0.5, 10.0)
+    assert answered is not None and 2.05 <= answered <= 2.06  # the tick that reaches 2.05
+    answer = transport.value()
+    assert answer.startswith(b"HTTP/1.1 408 ") and b"slower than 100 bytes/s" in answer
+    assert transport.eof_written and not transport.closing  # a lingering close
+    clock.advance(1.0)
+    assert transport.closing
+
+
+def test_a_body_faster_than_the_minimum_rate_is_never_cut_off() -> None:
+    # 20 bytes every 0.1 s (200 bytes/s) for 5 s: past body_timeout, but
+    # each byte buys 10 ms more.
+    clock, protocol, transport = fake_server(idle_timeout=10, body_timeout=1.0, body_min_rate=100)
+    protocol.data_received(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+    for _ in range(50):
+        clock.advance(0.1)
+        protocol.data_received(b"y" * 20)
+    [response] = [r for r in [ResponseParser()] if r.feed(transport.value()) is None]
+    answer = response.next_response()
+    assert answer is not None and answer.status == 200 and answer.body == b"y" * 1000
+
+
+def test_without_a_rate_body_timeout_bounds_the_whole_body() -> None:
+    clock, protocol, transport = fake_server(idle_timeout=10, body_timeout=1.0, body_min_rate=None)
+    protocol.data_received(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+    answered = trickle_until_answered(clock, protocol, transport, b"z" * 1000, 0.1, 5.0)
+    assert answered is not None and 1.0 <= answered <= 1.01  # however fast the bytes came
+    assert b"body took longer than 1.0 s" in transport.value()
+
+
+def test_each_request_on_a_connection_gets_its_own_body_deadline() -> None:
+    clock, protocol, transport = fake_server(idle_timeout=10, body_timeout=1.0, body_min_rate=None)
+    for n in range(3):  # each body takes 0.8 s: 2.4 s in all, each within its 1 s
+        protocol.data_received(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n")
+        for _ in range(8):
+            clock.advance(0.1)
+            protocol.data_received(b"%d" % n)
+    assert [r.status for r in parse_responses(transport.value())] == [200, 200, 200]
+    assert not transport.closing
+
+
+def test_a_stalled_body_is_still_cut_off_by_the_idle_timeout() -> None:
+    clock, protocol, transport = fake_server(idle_timeout=0.5, body_timeout=20.0)
+    protocol.data_received(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+    clock.advance(0.49)
+    assert transport.value() == b""
+    clock.advance(0.01)
+    assert b"body stalled for 0.5 s" in transport.value()
+
+
+def test_a_head_that_completes_in_time_is_answered_and_the_deadline_rearmed() -> None:
+    clock, protocol, transport = fake_server(header_timeout=1.0, idle_timeout=10)
+    protocol.data_received(b"GET /hello HTTP/1.1\r\n")
+    clock.advance(0.9)
+    protocol.data_received(b"Host: x\r\n\r\n")
+    protocol.data_received(b"GET /hello HTTP/1.1\r\n")  # the next head starts at 0.9
+    clock.advance(0.99)
+    assert [r.status for r in parse_responses(transport.value())] == [200]
+    clock.advance(0.01)
+    assert [r.status for r in parse_responses(transport.value())] == [200, 408]

@@ -9,6 +9,8 @@ response parser's body rules.
 from __future__ import annotations
 
 import itertools
+import re
+from collections.abc import Callable
 
 import pytest
 from conftest import fuzz_examples
@@ -289,19 +291,59 @@ def test_any_split_gives_the_same_requests(cuts: list[int]) -> None:
     assert [summary(r) for r in requests] == [summary(r) for r in parse_all(PIPELINE)]
 
 
-@settings(max_examples=fuzz_examples(1000), deadline=None)
-@given(st.binary(max_size=300), st.integers(min_value=1, max_value=50))
-def test_random_bytes_raise_only_parse_errors(data: bytes, step: int) -> None:
-    parser = RequestParser(max_head_bytes=128, max_body_bytes=64)
+_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE_RE = re.compile(r"[^\x00-\x08\x0a-\x1f\x7f]*")
+
+
+def assert_well_formed(request: Request) -> None:
+    """What any request the parser accepts must be, checked independently of it."""
+    assert _TOKEN_RE.fullmatch(request.method)
+    assert re.fullmatch(r"[\x21-\x7e]+", request.target)
+    assert request.version in ("HTTP/1.0", "HTTP/1.1")
+    fields = request.headers.raw_items() + request.trailers.raw_items()
+    for name, value in fields:
+        assert _TOKEN_RE.fullmatch(name) and _FIELD_VALUE_RE.fullmatch(value), (name, value)
+    if request.version == "HTTP/1.1":
+        assert [n.lower() for n, _ in request.headers.raw_items()].count("host") == 1
+    length = request.headers.get("content-length")
+    coding = request.headers.get("transfer-encoding")
+    assert length is None or coding is None  # never both: that is how smuggling starts
+    if length is not None:
+        assert length.isdigit() and len(request.body) == int(length)
+    elif coding is not None:
+        assert coding.strip().lower() == "chunked" and request.version == "HTTP/1.1"
+    else:
+        assert request.body == b""
+
+
+def outcome(data: bytes, step: int, **limits: int) -> tuple[list[tuple[object, ...]], int | None]:
+    """(the requests accepted, the error status or None), feeding `step` bytes at a time."""
+    parser = RequestParser(**limits)
+    accepted = []
     try:
         for i in range(0, len(data), step):
             parser.feed(data[i : i + step])
-            while parser.next_request() is not None:
-                pass
+            while (request := parser.next_request()) is not None:
+                assert_well_formed(request)
+                accepted.append(summary(request))
         parser.feed_eof()
-        parser.next_request()
+        assert parser.next_request() is None  # a request cannot end at end of file
     except HTTPParseError as exc:
-        assert 400 <= exc.status < 600
+        assert 400 <= exc.status < 600 and str(exc)
+        return accepted, exc.status
+    return accepted, None
+
+
+@settings(max_examples=fuzz_examples(1000), deadline=None)
+@given(st.binary(max_size=300), st.integers(min_value=1, max_value=50))
+def test_random_bytes_raise_only_parse_errors(data: bytes, step: int) -> None:
+    # Accept or reject, the verdict is the same however the bytes are cut,
+    # and whatever is accepted is a well-formed request.
+    limits = {"max_head_bytes": 128, "max_body_bytes": 64}
+    whole = outcome(data, max(1, len(data)), **limits)
+    assert outcome(data, step, **limits) == whole
+    if data and whole[1] is None:
+        assert whole[0] or data.strip(b"\r\n") == b""  # input left unparsed is an error at EOF
 
 
 @settings(max_examples=fuzz_examples(1000), deadline=None)
@@ -311,10 +353,12 @@ def test_mutated_requests_raise_only_parse_errors(data: st.DataObject) -> None:
     for _ in range(data.draw(st.integers(1, 4))):
         index = data.draw(st.integers(0, len(raw) - 1))
         raw[index] = data.draw(st.sampled_from(b"\r\n :;0aZ\x00\xff\t-,"))
-    try:
-        parse_all(bytes(raw))
-    except HTTPParseError as exc:
-        assert exc.status in (400, 413, 431, 501, 505)
+    step = data.draw(st.integers(1, 40))
+    accepted, error = outcome(bytes(raw), len(raw))
+    assert outcome(bytes(raw), step) == (accepted, error)
+    assert error in (None, 400, 413, 431, 501, 505)
+    if bytes(raw) == PIPELINE:
+        assert (len(accepted), error) == (5, None)
 
 
 # -- the response parser ------------------------------------------------------------
@@ -418,3 +462,308 @@ def test_small_helpers() -> None:
     assert split_target("http://h:1") == ("/", "")
     assert wants_keep_alive("HTTP/1.1", None) and not wants_keep_alive("HTTP/1.0", None)
     assert wants_keep_alive("HTTP/1.0", "Keep-Alive") and not wants_keep_alive("HTTP/1.1", "close")
+
+
+# -- framing checks that a smuggling attack relies on, fed whole and byte by byte ---------
+
+
+def parse_split(raw: bytes) -> list[Request]:
+    """Feed `raw` one byte at a time (every state sees partial input)."""
+    parser = RequestParser()
+    requests = []
+    for i in range(len(raw)):
+        parser.feed(raw[i : i + 1])
+        while (request := parser.next_request()) is not None:
+            requests.append(request)
+    return requests
+
+
+# fmt: off
+FRAMING_ERRORS = [
+    # Chunk data must be followed by exactly CRLF: anything else means the
+    # two sides disagree about where the chunk (and so the message) ends.
+    ("bytes after chunk data", CHUNKED + b"3\r\nabcXX0\r\n\r\n"),
+    ("LF only after chunk data", CHUNKED + b"3\r\nabc\n0\r\n\r\n"),
+    ("CR only after chunk data", CHUNKED + b"3\r\nabc\r0\r\n\r\n"),
+    ("LF CR after chunk data", CHUNKED + b"3\r\nabc\n\r0\r\n\r\n"),
+    # Control characters in chunk extensions (CR and LF above all).
+    ("NUL in chunk extension", CHUNKED + b"5;a=\x00\r\nhello\r\n0\r\n\r\n"),
+    ("ESC in chunk extension", CHUNKED + b"5;a=\x1b\r\nhello\r\n0\r\n\r\n"),
+    ("DEL in chunk extension", CHUNKED + b"5;a=\x7f\r\nhello\r\n0\r\n\r\n"),
+    ("CR in chunk extension", CHUNKED + b"5;a=\rb\r\nhello\r\n0\r\n\r\n"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("raw", [c[1] for c in FRAMING_ERRORS], ids=[c[0] for c in FRAMING_ERRORS])
+@pytest.mark.parametrize("feed", [parse_all, parse_split], ids=["whole", "bytewise"])
+def test_framing_errors_are_rejected_however_the_bytes_arrive(
+    raw: bytes, feed: Callable[[bytes], list[Request]]
+) -> None:
+    with pytest.raises(HTTPParseError) as info:
+        feed(raw)
+    assert info.value.status == 400
+
+
+def test_chunk_extensions_with_tabs_and_quoted_strings_are_accepted() -> None:
+    raw = CHUNKED + b'5 ;\tname="quoted value";flag\r\nhello\r\n0;last\r\n\r\n'
+    for feed in (parse_all, parse_split):
+        [request] = feed(raw)
+        assert request.body == b"hello"
+
+
+def test_body_received_counts_body_bytes_as_they_arrive() -> None:
+    parser = RequestParser()
+    parser.feed(CHUNKED + b"5\r\nhel")
+    assert parser.next_request() is None and parser.body_received == 3
+    parser.feed(b"lo\r\n3\r\nabc\r\n0\r\n\r\n")
+    request = parser.next_request()
+    assert request is not None and request.body == b"helloabc"
+    assert parser.body_received == 0  # the next message starts from nothing
+
+
+# -- exact checks that mutation testing showed were missing (scripts/mutation.py) -----------
+
+
+def test_a_parsed_response_keeps_its_own_reason_version_and_headers() -> None:
+    [response] = parse_responses(
+        b"HTTP/1.0 404 Not Here\r\nX-A: 1\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nno"
+    )
+    assert (response.status, response.reason, response.version) == (404, "Not Here", "HTTP/1.0")
+    assert response.headers["x-a"] == "1" and response.body == b"no"
+    assert response.keep_alive  # HTTP/1.0 that asked for keep-alive
+
+
+def test_response_keep_alive_follows_connection_and_framing() -> None:
+    [closing] = parse_responses(
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    assert not closing.keep_alive
+    [until_close] = parse_responses(b"HTTP/1.1 200 OK\r\n\r\nall", eof=True)
+    assert until_close.body == b"all" and not until_close.keep_alive  # its end is the close
+
+
+def test_response_limits_are_larger_than_a_request_s() -> None:
+    head = b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 20_000 + b"\r\n"
+    body = b"b" * (2 * 1024 * 1024)
+    [response] = parse_responses(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    assert len(response.body) == len(body)  # 20 KB head and 2 MiB body: over a request's limits
+    parser = ResponseParser()
+    parser.feed(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n")
+    with pytest.raises(HTTPParseError) as info:
+        parser.next_response()
+    assert info.value.status == 502  # a client reports a bad upstream, not a 431
+
+
+def test_an_invalid_status_line_is_a_502_that_quotes_it() -> None:
+    line = "HTTP/1.1 abc " + "x" * 100
+    parser = ResponseParser()
+    parser.feed(line.encode() + b"\r\n\r\n")
+    with pytest.raises(HTTPParseError) as info:
+        parser.next_response()
+    assert info.value.status == 502
+    assert str(info.value) == f"invalid status line: {line[:80]!r}"
+
+
+def test_a_response_with_transfer_encoding_in_http_1_0_is_rejected() -> None:
+    parser = ResponseParser()
+    parser.feed(b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    with pytest.raises(HTTPParseError, match=r"not allowed in HTTP/1\.0"):
+        parser.next_response()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (GET11 + b"X: " + b"a" * 20_000 + b"\r\n\r\n", "the start line and headers exceed 16384 "
+         "bytes (raise max_head_bytes if this is legitimate)"),
+        (POST + b"Content-Length: 2000000\r\n\r\n", "the body exceeds 1048576 bytes "
+         "(raise max_body_bytes if this is legitimate)"),
+        (GET11 + b" folded\r\n\r\n", "obsolete line folding (a header line starting with space)"),
+        (GET11 + b"\tfolded\r\n\r\n", "obsolete line folding (a header line starting with space)"),
+        (GET11 + b"NoColon\r\n\r\n", "header line without a colon: 'NoColon'"),
+        (GET11 + b"Bad Name: x\r\n\r\n", "invalid header name (no spaces or separators): "
+         "'Bad Name: x'"),
+    ],
+)  # fmt: skip
+def test_error_messages_say_exactly_what_is_wrong(raw: bytes, message: str) -> None:
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(raw)
+    assert str(info.value) == message
+
+
+LONG_TARGET = "/" + "a" * 100
+LONG_VERSION = "HTTQ/" + "1" * 30
+
+
+@pytest.mark.parametrize(
+    ("line", "status", "message"),
+    [
+        ("GET /", 400, "request line must be 'METHOD target HTTP/1.1': 'GET /'"),
+        (f"GET {LONG_TARGET}", 400,
+         f"request line must be 'METHOD target HTTP/1.1': {f'GET {LONG_TARGET}'[:80]!r}"),
+        ("GET /\x80 HTTP/1.1", 400, "invalid request line: 'GET /\\x80 HTTP/1.1'"),
+        (f"G@T {LONG_TARGET} HTTP/1.1", 400,
+         f"invalid request line: {f'G@T {LONG_TARGET} HTTP/1.1'[:80]!r}"),
+        ("GET / HTTP/2.0", 505, "HTTP/2.0 is not supported; use HTTP/1.1"),
+        (f"GET / {LONG_VERSION}", 400, f"invalid HTTP version: {LONG_VERSION[:20]!r}"),
+    ],
+)  # fmt: skip
+def test_request_line_errors_quote_the_line(line: str, status: int, message: str) -> None:
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(line.encode("latin-1") + b"\r\nHost: a\r\n\r\n")
+    assert (info.value.status, str(info.value)) == (status, message)
+
+
+def test_an_empty_chunk_size_line_is_rejected_even_at_the_start_of_a_feed() -> None:
+    parser = RequestParser()
+    parser.feed(CHUNKED)
+    assert parser.next_request() is None
+    parser.feed(b"\r\nhello\r\n0\r\n\r\n")  # after feed() drops parsed bytes, the line is at 0
+    with pytest.raises(HTTPParseError) as info:
+        parser.next_request()
+    assert (info.value.status, str(info.value)) == (400, "invalid chunk size line: b''")
+
+
+def test_chunk_size_line_limit_is_exact_and_counts_only_that_line() -> None:
+    first = b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n"  # already parsed bytes before the line
+    for size, rejected in [(4000, False), (4096, False), (4097, True)]:
+        parser = RequestParser()
+        parser.feed(first + CHUNKED + b"5;" + b"x" * (size - 2))
+        assert parser.next_request() is not None
+        if rejected:
+            with pytest.raises(HTTPParseError) as info:
+                parser.next_request()
+            assert (info.value.status, str(info.value)) == (400, "chunk-size line too long")
+        else:
+            assert parser.next_request() is None
+
+
+@pytest.mark.parametrize(
+    ("size_line", "body"),
+    [
+        (b"10", b"p" * 16),  # hex, not decimal or base 17
+        (b"1A", b"q" * 26),
+        (b"0000000000000005", b"hello"),  # 16 digits is still a size
+        (b"5 \t", b"hello"),  # whitespace before ";" only
+    ],
+)
+def test_chunk_sizes_that_are_valid(size_line: bytes, body: bytes) -> None:
+    ext = b";x" if size_line.endswith((b" ", b"\t")) else b""
+    [request] = parse_all(CHUNKED + size_line + ext + b"\r\n" + body + b"\r\n0\r\n\r\n")
+    assert request.body == body
+
+
+@pytest.mark.parametrize(
+    "size_line",
+    [b"00000000000000005", b"5\x0b;x", b"5X;x", b"5\x0c;x"],
+    ids=["17 digits", "VT before ;", "X before ;", "FF before ;"],
+)
+def test_chunk_sizes_that_are_not(size_line: bytes) -> None:
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(CHUNKED + size_line + b"\r\nhello\r\n0\r\n\r\n")
+    assert str(info.value) == f"invalid chunk size line: {size_line[:40]!r}"
+
+
+def test_the_chunk_size_line_is_quoted_up_to_40_bytes() -> None:
+    line = b"zz" + b"9" * 60
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(CHUNKED + line + b"\r\n")
+    assert str(info.value) == f"invalid chunk size line: {line[:40]!r}"
+
+
+def test_chunk_data_longer_than_declared_says_so() -> None:
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(CHUNKED + b"3\r\nabcd\r\n0\r\n\r\n")
+    assert str(info.value) == "chunk data is longer than its declared size"
+
+
+def test_after_a_chunked_request_the_parser_is_idle_with_nothing_buffered() -> None:
+    parser = RequestParser()
+    parser.feed(CHUNKED + b"3\r\nabc\r\n0\r\n\r\n")
+    assert parser.next_request() is not None
+    assert parser.phase == "idle" and parser.buffered == 0  # not "head": no request began
+
+
+def test_trailer_section_limit_is_exact_and_counts_only_the_trailers() -> None:
+    for size, rejected in [(150, False), (200, False), (201, True)]:
+        parser = RequestParser(max_head_bytes=200)
+        parser.feed(CHUNKED + b"0\r\n" + b"T: " + b"t" * (size - 3))
+        if rejected:
+            with pytest.raises(HTTPParseError) as info:
+                parser.next_request()
+            assert info.value.status == 431
+        else:
+            assert parser.next_request() is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "message"),
+    [
+        (b"GET / HTTP/1.1\r\n\r\n", 400, "an HTTP/1.1 request needs exactly one Host header"),
+        (POST + b"Content-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+         "both Content-Length and Transfer-Encoding were sent"),
+        (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+         "Transfer-Encoding is not allowed in HTTP/1.0"),
+        (POST + b"Transfer-Encoding: chunked,\r\n\r\n", 400,
+         "empty transfer coding in 'chunked,'"),
+        (POST + b"Transfer-Encoding: gzip\r\n\r\n", 501,
+         "unsupported Transfer-Encoding 'gzip'; only chunked"),
+        (POST + b"Transfer-Encoding: chunked, chunked\r\n\r\n", 400,
+         "'chunked' may be applied only once: 'chunked, chunked'"),
+        (POST + b"Content-Length: 1,2\r\n\r\n", 400, "several Content-Length values: '1,2'"),
+        (POST + b"Content-Length: -1\r\n\r\n", 400,
+         "Content-Length must be a decimal number: '-1'"),
+    ],
+)  # fmt: skip
+def test_framing_errors_say_exactly_what_is_wrong(raw: bytes, status: int, message: str) -> None:
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(raw)
+    assert (info.value.status, str(info.value)) == (status, message)
+
+
+def test_content_length_digits_limit_is_exact() -> None:
+    [request] = parse_all(POST + b"Content-Length: 000000000000000005\r\n\r\nhello")  # 18 digits
+    assert request.body == b"hello"
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(POST + b"Content-Length: 0000000000000000005\r\n\r\nhello")  # 19
+    assert info.value.status == 413
+
+
+def test_a_fresh_parser_is_idle_with_nothing_buffered() -> None:
+    parser = RequestParser()
+    assert parser.next_request() is None
+    assert (parser.phase, parser.buffered, parser.body_received) == ("idle", 0, 0)
+
+
+def test_only_spaces_and_tabs_are_trimmed_from_field_values() -> None:
+    [request] = parse_all(
+        GET11 + b"X-A: \t Xylophone X \t\r\nX-B: nbsp\xa0\r\nX-C: \x85nel\r\n\r\n"
+    )
+    assert request.headers["x-a"] == "Xylophone X"
+    assert request.headers["x-b"] == "nbsp\xa0" and request.headers["x-c"] == "\x85nel"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (GET11 + b"X: a\rb\r\n\r\n", "a header line contains a bare CR or LF"),
+        (GET11 + b"X: a\x00b\r\n\r\n", "a header contains a control character (NUL, ESC, ...)"),
+    ],
+)
+def test_header_character_errors_say_what_is_wrong(raw: bytes, message: str) -> None:
+    with pytest.raises(HTTPParseError) as info:
+        parse_all(raw)
+    assert (info.value.status, str(info.value)) == (400, message)
+
+
+def test_a_message_cut_by_the_end_of_the_stream_is_a_400() -> None:
+    parser = RequestParser()
+    parser.feed(POST + b"Content-Length: 5\r\n\r\nab")
+    parser.feed_eof()
+    with pytest.raises(HTTPParseError) as info:
+        parser.next_request()
+    assert (info.value.status, str(info.value)) == (
+        400,
+        "the connection closed in the middle of a message",
+    )

@@ -19,12 +19,14 @@ Read next: `servers.py`, which runs these under each model.
 from __future__ import annotations
 
 import socket
+import time
 from typing import Any
 
 from ..protocol import Protocol
 from ..protocols.http_messages import HTTPParseError, Request, Response
 from ..protocols.http_parser import RequestParser
-from ..protocols.http_writer import ResponseWriter
+from ..protocols.http_timeouts import RequestDeadline, ServerLimits
+from ..protocols.http_writer import ResponseWriter, error_answer
 from .pages import SiteConfig, page_body
 from .workers import fib
 
@@ -101,14 +103,25 @@ def encode_response(response: Response, close: bool, request: Request | None = N
     return b"".join(out.chunks)
 
 
-def serve_http_blocking(conn: socket.socket, keep_alive: bool = True) -> None:
+def serve_http_blocking(
+    conn: socket.socket, keep_alive: bool = True, limits: ServerLimits | None = None
+) -> None:
     """Answer HTTP requests on one blocking socket until it closes.
+
+    The event-loop models' deadlines apply here too (`ServerLimits`: idle,
+    header and body timeouts), through the socket's timeout: a slow client
+    gets a 408 and is cut off instead of holding a worker forever.
 
     Args:
         keep_alive: False answers "Connection: close" to every request. Every
             server model keeps connections alive (the client decides; see servers.py).
+        limits: timeouts and sizes; the defaults of `ServerLimits` if None.
     """
-    parser = RequestParser()
+    limits = limits or ServerLimits()
+    parser = RequestParser(
+        max_head_bytes=limits.max_head_bytes, max_body_bytes=limits.max_body_bytes
+    )
+    deadline = RequestDeadline(limits)
     with conn:
         while True:
             try:
@@ -117,15 +130,45 @@ def serve_http_blocking(conn: socket.socket, keep_alive: bool = True) -> None:
                 conn.sendall(encode_response(Response(exc.status, body=str(exc)), close=True))
                 return
             if request is None:
-                data = conn.recv(65536)
-                if not data:
+                if not _receive(conn, parser, deadline):
                     return
-                parser.feed(data)
                 continue
+            deadline.update("busy", 0, time.monotonic())  # the next request gets fresh deadlines
             close = not (keep_alive and request.keep_alive)
             conn.sendall(encode_response(http_app(request), close, request))
             if close:
                 return
+
+
+def _receive(conn: socket.socket, parser: RequestParser, deadline: RequestDeadline) -> bool:
+    """Feed the parser what arrives before the deadline; False: the connection is done."""
+    now = time.monotonic()
+    when = deadline.update(parser.phase, parser.body_received, now)
+    conn.settimeout(None if when is None else max(when - now, 0.001))
+    try:
+        data = conn.recv(65536)
+    except TimeoutError:
+        message = deadline.expired_message()
+        if message is not None:  # None: idle between requests, close without a word
+            _answer_and_linger(conn, error_answer(408, message), deadline.limits.linger_timeout)
+        return False
+    conn.settimeout(None)  # sending answers is not under the client's deadline
+    if data:
+        parser.feed(data)
+    return bool(data)
+
+
+def _answer_and_linger(conn: socket.socket, answer: bytes, linger: float | None) -> None:
+    """Send an error answer, then read and drop input until EOF or `linger` s (see http.py)."""
+    conn.settimeout(linger or 1.0)
+    try:
+        conn.sendall(answer)
+        conn.shutdown(socket.SHUT_WR)
+        end = time.monotonic() + (linger or 0.0)
+        while time.monotonic() < end and conn.recv(65536):
+            pass
+    except OSError:
+        pass  # the client left or stalled: closing is all that is left to do
 
 
 def serve_echo_blocking(conn: socket.socket) -> None:

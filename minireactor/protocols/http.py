@@ -25,8 +25,8 @@ only after the previous one is answered (RFC 9112 section 9.3.2).
 
 The bytes-to-requests work is done by `http_parser.RequestParser`; this file
 adds what needs a connection and a clock: keep-alive, error answers, flow
-control and the timeouts that stop idle or deliberately slow ("slowloris")
-clients from holding connections forever.
+control and the timeouts (`http_timeouts.py`) that stop idle or deliberately
+slow ("slowloris", "slow POST") clients from holding connections forever.
 
 Read next: `http_writer.py` (responses onto the wire), `http_stream.py`
 (streaming bodies), then the other side: `http_client_protocol.py` (one
@@ -38,16 +38,12 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
-from typing import Protocol as TypingProtocol
 
 from ..defer import Deferred, ensure_deferred
 from ..protocol import Factory, Protocol
 from .http_messages import (
-    REASONS,
     Headers,
     HTTPError,
     HTTPParseError,
@@ -57,7 +53,8 @@ from .http_messages import (
 )
 from .http_parser import RequestParser
 from .http_stream import ResponseStream
-from .http_writer import ResponseWriter
+from .http_timeouts import Clock, LazyTimer, RequestDeadline, ServerLimits, clock_time
+from .http_writer import ResponseWriter, error_answer
 
 __all__ = [
     "HTTPError",
@@ -83,45 +80,6 @@ Handler = Callable[
 # While a handler is busy, pipelined bytes wait in the parser; past this many
 # we stop reading from the socket so a client cannot queue unbounded work.
 _PIPELINE_BUFFER_LIMIT = 64 * 1024
-
-
-class Cancellable(TypingProtocol):
-    """What `clock.call_later` returns: minireactor's DelayedCall, asyncio's TimerHandle."""
-
-    def cancel(self) -> Any: ...
-
-
-class Clock(TypingProtocol):
-    """Anything with `call_later`: a minireactor Reactor or an asyncio loop."""
-
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Cancellable: ...
-
-
-@dataclass(frozen=True)
-class ServerLimits:
-    """The limits that keep one client from exhausting the server.
-
-    Attributes:
-        max_head_bytes: request line plus headers (over it: 431).
-        max_body_bytes: one request body (over it: 413).
-        idle_timeout: seconds a connection may sit between requests, or
-            stall inside a body, before it is closed. None: forever.
-        header_timeout: seconds from the first byte of a request to the end
-            of its headers. A slowloris client sends a header line every few
-            seconds to keep a connection (and its memory) busy forever; this
-            deadline is not extended by such trickles. None: no deadline.
-        linger_timeout: after an error answer (400, 408, 413, ...), seconds
-            to keep reading and discarding what the client still sends
-            before closing; see `HTTPServerProtocol._linger`. None: close
-            at once, and a client that is still sending may get a reset
-            instead of the answer.
-    """
-
-    max_head_bytes: int = 16 * 1024
-    max_body_bytes: int = 1024 * 1024
-    idle_timeout: float | None = 60.0
-    header_timeout: float | None = 10.0
-    linger_timeout: float | None = 2.0
 
 
 class HTTPServerProtocol(Protocol):
@@ -151,12 +109,7 @@ class HTTPServerProtocol(Protocol):
     ) -> None:
         self.handler = handler
         self.limits = limits = limits or ServerLimits()
-        self._clock = clock
-        # Timers must be compared with the clock's own time: minireactor calls
-        # it seconds(), asyncio time(); both are time.monotonic() underneath.
-        self._now: Callable[[], float] = (
-            getattr(clock, "seconds", None) or getattr(clock, "time", None) or time.monotonic
-        )
+        self._now = clock_time(clock)
         self._writer = ResponseWriter(date_header, server_header)
         self._parser = RequestParser(
             max_head_bytes=limits.max_head_bytes, max_body_bytes=limits.max_body_bytes
@@ -169,14 +122,11 @@ class HTTPServerProtocol(Protocol):
         self._eof = False  # the client finished sending
         self._write_paused = False
         self._read_paused = False
-        # Timeouts: one timer, re-armed lazily. `_deadline` is when the peer
-        # runs out of time; the timer fires at `_timer_when` and, if the
-        # deadline moved later meanwhile, just sleeps again. This keeps
-        # keep-alive traffic from cancelling and creating a timer per request.
-        self._phase = "idle"  # what the current deadline is for: idle, head, body or busy
-        self._deadline: float | None = None
-        self._timer: Cancellable | None = None
-        self._timer_when = 0.0
+        # Timeouts: what the client owes and by when (http_timeouts.py).
+        self._deadline = RequestDeadline(limits)
+        self._timer: LazyTimer | None = None
+        if clock is not None:
+            self._timer = LazyTimer(clock, self._now, self._on_timeout)
 
     # -- the protocol callbacks ------------------------------------------------
 
@@ -201,10 +151,8 @@ class HTTPServerProtocol(Protocol):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._closing = True
-        self._deadline = None
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
         if self._current is not None:
             self._current._responder = None  # a late respond() has nowhere to go
             self._current = None
@@ -264,7 +212,7 @@ class HTTPServerProtocol(Protocol):
     def _dispatch(self, request: Request) -> None:
         """Hand one request to the handler; write its response if it gave one."""
         self._current = request
-        self._phase = "busy"  # the next request gets a fresh header deadline
+        self._deadline.update("busy", 0, 0.0)  # the next request gets fresh deadlines
         request._responder = self._respond
         try:
             response = self.handler(request)
@@ -353,13 +301,7 @@ class HTTPServerProtocol(Protocol):
         self._closing = True
         if self.transport is None:
             return
-        body = f"{status} {REASONS.get(status, 'Error')}: {message}\n".encode()
-        head = (
-            f"HTTP/1.1 {status} {REASONS.get(status, 'Error')}\r\n"
-            f"Content-Type: text/plain; charset=utf-8\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        )
-        self.transport.write(head.encode("latin-1") + body)
+        self.transport.write(error_answer(status, message))
         self._linger()
 
     def _linger(self) -> None:
@@ -377,14 +319,11 @@ class HTTPServerProtocol(Protocol):
         """
         transport = self.transport
         linger = self.limits.linger_timeout
-        if self._clock is None or linger is None or not transport.can_write_eof():
+        if self._timer is None or linger is None or not transport.can_write_eof():
             self._close()
             return
         self._closing = True  # data_received drops input from now on
-        self._deadline = None
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self._clock.call_later(linger, self._close)
+        self._timer.set(self._now() + linger)  # _on_timeout closes, as _closing is set
         transport.write_eof()
         if self._read_paused:  # we must read to see the client's FIN
             self._read_paused = False
@@ -392,7 +331,8 @@ class HTTPServerProtocol(Protocol):
 
     def _close(self) -> None:
         self._closing = True
-        self._deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()  # flushes what is written, then closes
 
@@ -411,46 +351,18 @@ class HTTPServerProtocol(Protocol):
 
     def _update_deadline(self) -> None:
         """Set the deadline that matches what we are waiting for."""
-        if self._clock is None or self._closing:
+        if self._timer is None or self._closing:
             return
-        if self._current is not None:
-            self._phase, self._deadline = "busy", None  # the handler is slow, not the client
-            return
-        phase = self._parser.phase
-        limits = self.limits
-        if phase == "head":
-            if self._phase == "head":
-                return  # a trickle of header bytes does not buy more time
-            timeout = limits.header_timeout
-        else:
-            timeout = limits.idle_timeout
-        self._phase = phase
-        if timeout is None:
-            self._deadline = None
-            return
-        self._deadline = deadline = self._now() + timeout
-        if self._timer is None or self._timer_when > deadline:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = self._clock.call_later(timeout, self._on_timer)
-            self._timer_when = deadline
+        parser = self._parser
+        phase = "busy" if self._current is not None else parser.phase
+        self._timer.set(self._deadline.update(phase, parser.body_received, self._now()))
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        if self._deadline is None or self._clock is None:
-            return  # nothing to time out now; the next _update_deadline re-arms
-        remaining = self._deadline - self._now()
-        if remaining > 0:
-            self._timer = self._clock.call_later(remaining, self._on_timer)
-            self._timer_when = self._deadline
-        elif self._phase == "idle":
-            self._close()
-        elif self._phase == "head":
-            limit = self.limits.header_timeout
-            self._send_error(408, f"the request headers took longer than {limit} s")
+    def _on_timeout(self) -> None:
+        message = None if self._closing else self._deadline.expired_message()
+        if message is None:
+            self._close()  # idle between requests, or the linger is over: nothing to answer
         else:
-            limit = self.limits.idle_timeout
-            self._send_error(408, f"the request body stalled for {limit} s")
+            self._send_error(408, message)
 
 
 def server_factory(
@@ -469,7 +381,8 @@ def server_factory(
     Args:
         handler, clock, date_header, server_header: as for `HTTPServerProtocol`.
         **limits: fields of `ServerLimits` (max_head_bytes, max_body_bytes,
-            idle_timeout, header_timeout).
+            idle_timeout, header_timeout, body_timeout, body_min_rate,
+            linger_timeout).
 
     Raises:
         TypeError: a keyword is not a `ServerLimits` field.

@@ -16,9 +16,9 @@ import functools
 import time
 from typing import Any
 
-from .http_messages import Request, Response, encode_head, status_has_body
+from .http_messages import REASONS, Request, Response, encode_head, status_has_body
 
-__all__ = ["ResponseWriter"]
+__all__ = ["ResponseWriter", "error_answer"]
 
 # Bodies at least this big are written separately instead of being copied
 # onto the end of the head.
@@ -106,3 +106,19 @@ class ResponseWriter:
             self._head_end_bytes = encode_head(lines)  # may raise, as it would per response
             self._head_end_second = second
         return self._head_end_bytes
+
+
+def error_answer(status: int, message: str) -> bytes:
+    """A whole error response (400, 408, 413, ...) that ends the connection.
+
+    Used where the request can't be trusted, so no handler is asked: the
+    server protocol and the lab's blocking servers send it, then close.
+    """
+    reason = REASONS.get(status, "Error")
+    body = f"{status} {reason}: {message}\n".encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body

@@ -1,0 +1,116 @@
+"""Mutation testing, one module at a time: do the tests notice a seeded bug?
+
+    python scripts/mutation.py timers            # one module (see MODULES)
+    python scripts/mutation.py http_parser timers deferred
+    python scripts/mutation.py --list
+
+mutmut (PyPI, the `dev` extra) copies the package into a scratch directory,
+changes one operator, constant or call at a time ("a mutant"), and runs the
+tests that cover the changed function; a mutant the tests still pass is a
+"survivor": a bug the suite would not catch. The settings shared by every
+run are `[tool.mutmut]` in pyproject.toml; this script narrows them to one
+module and the tests that target it (running the whole suite per mutant
+would take days), runs under `nice` in `.mutation/<module>/` (gitignored,
+kept so `mutmut show NAME` and `mutmut browse` work there afterwards), and
+prints the score. It is slow (minutes to an hour a module) and so is not
+part of `.ci/run`. Survivors that are equivalent mutants (no behaviour can
+tell them apart) are listed with the reason in RELIABILITY.md.
+
+Read next: RELIABILITY.md, "Mutation testing".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRATCH = ROOT / ".mutation"
+
+# module name -> (files to mutate, tests that target them)
+MODULES: dict[str, tuple[list[str], list[str]]] = {
+    "timers": (
+        ["minireactor/timers.py"],
+        ["tests/test_timers_mutants.py", "tests/test_timers.py", "tests/test_testing.py"],
+    ),
+    "http_parser": (
+        ["minireactor/protocols/http_parser.py", "minireactor/protocols/http_message_parser.py"],
+        ["tests/test_http_parser.py", "tests/test_fuzz.py", "tests/test_http_stream.py"],
+    ),
+    "deferred": (
+        ["minireactor/defer/deferred.py"],
+        ["tests/test_defer_mutants.py", "tests/test_defer.py"],
+    ),
+    "sandbox": (
+        ["minireactor/grader/sandbox.py"],
+        ["tests/test_grader.py"],
+    ),
+    "backends": (
+        ["minireactor/backends/*"],
+        ["tests/test_backends.py", "tests/test_reactor.py"],
+    ),
+    "tcp": (
+        ["minireactor/tcp.py"],
+        ["tests/test_tcp.py"],
+    ),
+}
+
+_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv", ".mutation", "mutants", "__pycache__", "*.egg-info", ".*_cache"
+)
+
+
+def narrowed_config(text: str, files: list[str], tests: list[str]) -> str:
+    """pyproject.toml with [tool.mutmut] narrowed to `files` and `tests`."""
+    for key, values in (("only_mutate", files), ("pytest_add_cli_args_test_selection", tests)):
+        pattern = re.compile(rf"^{key} = \[.*?\]$", re.S | re.M)
+        if not pattern.search(text):
+            sys.exit(f"pyproject.toml has no `{key} = [...]` under [tool.mutmut]; restore it")
+        text = pattern.sub(f"{key} = {values!r}".replace("'", '"'), text, count=1)
+    return text
+
+
+def run(module: str, children: int) -> int:
+    """Mutation-test one module in its scratch copy; return mutmut's exit status."""
+    files, tests = MODULES[module]
+    where = SCRATCH / module
+    shutil.rmtree(where, ignore_errors=True)
+    shutil.copytree(ROOT, where, ignore=_IGNORE)
+    pyproject = where / "pyproject.toml"
+    pyproject.write_text(narrowed_config(pyproject.read_text(), files, tests))
+    # Fewer hypothesis examples per fuzz test: mutmut runs the tests once per
+    # mutant, and a seeded framing bug fails within the first hundred.
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "MINIREACTOR_FUZZ_EXAMPLES": "100"}
+    command = ["nice", "-n", "10", sys.executable, "-m", "mutmut", "run"]
+    status = subprocess.call([*command, "--max-children", str(children)], cwd=where, env=env)
+    print(f"\n{module}: results in {where} (cd there; `mutmut results`, `mutmut show NAME`)")
+    subprocess.call([sys.executable, "-m", "mutmut", "export-cicd-stats"], cwd=where, env=env)
+    stats = where / "mutants" / "mutmut-cicd-stats.json"
+    if stats.exists():
+        print(stats.read_text())
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("modules", nargs="*", help=f"some of: {', '.join(MODULES)}")
+    parser.add_argument("--list", action="store_true", help="list the modules and their tests")
+    parser.add_argument("--children", type=int, default=2, help="mutants tested at once")
+    args = parser.parse_args(argv)
+    if args.list or not args.modules:
+        for name, (files, tests) in MODULES.items():
+            print(f"{name}: mutates {' '.join(files)}; runs {' '.join(tests)}")
+        return 0
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.error(f"unknown module {unknown[0]!r}; choose from {', '.join(MODULES)}")
+    return max(run(module, args.children) for module in args.modules)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
