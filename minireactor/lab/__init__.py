@@ -40,7 +40,8 @@ from .load import LoadResult, load
 from .pages import SiteConfig, extract_links
 from .procs import LabError, MissingDependency
 from .report import Record, Report
-from .servers import SERVER_MODELS, serve
+from .server_process import serve
+from .servers import SERVER_MODELS
 
 __all__ = [
     "SERVER_MODELS",

@@ -11,7 +11,7 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    parts = {"internet": "internet", "server": "servers", "load": "load"}
+    parts = {"internet": "internet", "server": "server_process", "load": "load"}
     if not argv or argv[0] not in parts:
         print(f"usage: python -m minireactor.lab {{{','.join(parts)}}} ...", file=sys.stderr)
         return 2

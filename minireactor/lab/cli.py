@@ -159,7 +159,8 @@ def _fetch_url_file(
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from minireactor.lab.servers import pin, run_server
+    from minireactor.lab.server_process import pin
+    from minireactor.lab.servers import run_server
 
     def announce(address: tuple[str, int]) -> None:
         scheme = "http" if args.workload == "http" else "tcp"
@@ -301,7 +302,7 @@ def run_crawl(args: argparse.Namespace) -> int:
 def add_subcommands(sub: Any) -> None:
     from minireactor.lab import SERVER_MODELS, STRATEGIES
     from minireactor.lab.internet import add_arguments as internet_arguments
-    from minireactor.lab.servers import add_arguments as server_arguments
+    from minireactor.lab.server_process import add_arguments as server_arguments
 
     p = sub.add_parser("internet", help="serve a local, seeded internet in the foreground")
     internet_arguments(p)

@@ -24,7 +24,8 @@ from .fetch import STRATEGIES, fetch_all
 from .load import load
 from .procs import MissingDependency
 from .report import Report
-from .servers import SERVER_MODELS, serve
+from .server_process import serve
+from .servers import SERVER_MODELS
 
 __all__ = ["compare_fetch", "compare_keepalive", "compare_servers", "progress"]
 

@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-keepalive", action="store_true")
     parser.add_argument("--cpu", type=int, default=None)
     args = parser.parse_args(argv)
-    from .servers import pin
+    from .server_process import pin
 
     pin(args.cpu)
     result = load(

@@ -29,7 +29,7 @@ from typing import Any
 
 from .load import idle_connections
 from .procs import LabError, raise_fd_limit
-from .servers import server_process
+from .server_process import server_process
 
 __all__ = ["MEMORY_MODELS", "memory_per_connection", "resident_bytes"]
 

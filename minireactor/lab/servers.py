@@ -29,31 +29,29 @@ processes (`workers=`), so prefork alone computes on several CPUs; the
 event-loop models close a connection idle for 60 s or slow to send its head
 (10 s), limits a run of a few seconds never meets.
 
-`serve(model)` runs a model in a subprocess (its own GIL and, on a pinned
-run, its own CPU), waits until it accepts, and stops it on leaving the block;
-`minireactor serve` runs one in the foreground.
+`run_server` runs a model in this process; `server_process.py` runs one in a
+subprocess (`serve(model)`), and `minireactor serve` in the foreground.
 
-Read next: `load.py`, the load generator that measures these.
+Read next: `server_process.py`, then `load.py`, the load generator that
+measures these.
 """
 
 from __future__ import annotations
 
-import argparse
 import errno
 import os
 import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 from .handlers import EchoProtocol, http_app, serve_echo_blocking, serve_http_blocking
-from .procs import Child, LabError, raise_fd_limit, start_child
+from .procs import LabError, raise_fd_limit
 
-__all__ = ["SERVER_MODELS", "WORKLOADS", "run_server", "serve", "server_process"]
+__all__ = ["SERVER_MODELS", "WORKLOADS", "check", "run_server"]
 
 SERVER_MODELS = ("iterative", "threads", "thread_pool", "prefork", "asyncio", "minireactor")
 """Every server model by name."""
@@ -304,115 +302,3 @@ def check(model: str, workload: str) -> None:
         raise LabError(f"unknown server model {model!r}; choose from: {', '.join(SERVER_MODELS)}")
     if workload not in WORKLOADS:
         raise LabError(f"unknown workload {workload!r}; choose from: {', '.join(WORKLOADS)}")
-
-
-@contextmanager
-def serve(
-    model: str,
-    workload: str = "http",
-    port: int = 0,
-    *,
-    host: str = "127.0.0.1",
-    workers: int | None = None,
-    backend: str = "auto",
-    cpu: int | None = None,
-) -> Iterator[tuple[str, int]]:
-    """Run a server model in a subprocess; yield its (host, port); stop it on exit.
-
-    Args:
-        workers: threads (thread_pool) or processes (prefork).
-        backend: the minireactor backend (model "minireactor" only).
-        cpu: pin the server to this CPU (Linux), e.g. 0, with the load on 1.
-
-    Raises:
-        LabError: unknown model or workload, port in use, or it failed to start.
-    """
-    with server_process(
-        model, workload, port, host=host, workers=workers, backend=backend, cpu=cpu
-    ) as child:
-        yield child.address
-
-
-@contextmanager
-def server_process(
-    model: str,
-    workload: str = "http",
-    port: int = 0,
-    *,
-    host: str = "127.0.0.1",
-    workers: int | None = None,
-    backend: str = "auto",
-    cpu: int | None = None,
-) -> Iterator[Child]:
-    """`serve`, yielding the `Child` (its `pid` too, e.g. to read its memory)."""
-    check(model, workload)
-    argv = [
-        sys.executable,
-        "-m",
-        "minireactor.lab",
-        "server",
-        model,
-        "--workload",
-        workload,
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--backend",
-        backend,
-    ]
-    if workers is not None:
-        argv += ["--workers", str(workers)]
-    if cpu is not None:
-        argv += ["--cpu", str(cpu)]
-    with start_child(argv, f"{model} server") as child:
-        yield child
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workload", default="http", choices=WORKLOADS)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=None, help="thread_pool/prefork size")
-    parser.add_argument("--backend", default="auto", help="minireactor backend")
-    parser.add_argument("--cpu", type=int, default=None, help="pin to this CPU (Linux)")
-
-
-def pin(cpu: int | None) -> None:
-    """Run this process on one CPU only (Linux), so server and load do not compete."""
-    if cpu is not None:
-        if not hasattr(os, "sched_setaffinity"):
-            raise LabError("pinning to a CPU (--cpu) needs Linux")
-        os.sched_setaffinity(0, {cpu})
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the subprocess started by `serve()`."""
-    parser = argparse.ArgumentParser(prog="python -m minireactor.lab server")
-    parser.add_argument("model", choices=SERVER_MODELS)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-
-    def announce(address: tuple[str, int]) -> None:
-        print(f"READY {address[0]} {address[1]}", flush=True)
-
-    try:
-        pin(args.cpu)
-        run_server(
-            args.model,
-            args.workload,
-            args.host,
-            args.port,
-            args.workers,
-            args.backend,
-            announce,
-            watch_stdin=True,
-        )
-    except (LabError, OSError) as exc:
-        print(f"ERROR {exc}", flush=True)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
