@@ -14,7 +14,9 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import spin
@@ -23,6 +25,7 @@ from minireactor import Reactor
 from minireactor.demo.chat import ChatLimits, ChatRoom
 from minireactor.demo.dashboard import Dashboard, DashboardConfig, DashboardServer, load_page
 from minireactor.demo.meters import LagProbe, RateMeter, Timeline
+from minireactor.demo.private_file import PrivateFile
 from minireactor.demo.sse import format_event
 from minireactor.testing import Clock
 from minireactor.trace import Event
@@ -361,7 +364,8 @@ def test_restart_moves_to_another_backend_on_the_same_ports() -> None:
             stats = json.load(response)
         assert stats["backend"] == "poll" and stats["chat_port"] == chat_port
         assert "on the select backend" in lines[0] and "on the poll backend" in lines[1]
-        assert "?admin=tok" in lines[1]
+        assert "tok" not in "".join(lines)  # never printed: it is in the private file
+        assert server.token_file is not None and server.token_file.path.name in lines[1]
     finally:
         server.stop()
         thread.join(10)
@@ -390,3 +394,47 @@ def test_http_error_body_for_urllib() -> None:
     finally:
         server.stop()
         thread.join(10)
+
+
+@pytest.mark.timeout(30)
+def test_admin_token_goes_to_a_private_file_not_the_terminal(tmp_path: Path) -> None:
+    target = tmp_path / "link.txt"
+    target.write_text("stale, and readable by all")
+    target.chmod(0o644)
+    config = DashboardConfig(
+        port=0, chat_port=0, admin_token="s3cret-t0ken", token_file=str(target)
+    )
+    lines: list[str] = []
+    server = DashboardServer(config, out=lines.append)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        assert server.started.wait(10)
+        assert target.stat().st_mode & 0o777 == 0o600
+        link = target.read_text().strip()
+        assert link == f"http://127.0.0.1:{config.port}/?admin=s3cret-t0ken"
+        assert "s3cret" not in "\n".join(lines) and str(target) in lines[0]
+        token = parse_qs(urlsplit(link).query)["admin"][0]
+        assert (
+            _post(f"http://127.0.0.1:{config.port}/restart", {"backend": "poll", "token": token})
+            == 202
+        )
+    finally:
+        server.stop()
+        thread.join(10)
+    assert not target.exists()
+
+
+def test_private_file_refuses_to_follow_a_symbolic_link(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    (tmp_path / "link").symlink_to(victim)
+    with pytest.raises(OSError):
+        PrivateFile(tmp_path / "link").write("secret")
+    assert victim.read_text() == "keep me"
+    own = PrivateFile()  # a private directory of its own
+    own.write("secret")
+    assert own.path.parent.stat().st_mode & 0o777 == 0o700
+    assert own.path.stat().st_mode & 0o777 == 0o600
+    own.remove()
+    assert not own.path.parent.exists()

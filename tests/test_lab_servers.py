@@ -105,3 +105,29 @@ def test_bad_model_and_unreachable_server() -> None:
         pass
     with pytest.raises(LabError, match="cannot connect"):
         load(("127.0.0.1", 9), "http", clients=1, duration=0.1)
+
+
+def _get(sock: socket.socket, path: str = "/") -> bytes:
+    """One GET on `sock`; the whole response (head and body)."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: lab\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < 5:
+        chunk = sock.recv(4096)
+        assert chunk, f"the server closed the connection after {data!r}"
+        data += chunk
+    return data
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("model", SERVER_MODELS)
+def test_every_model_keeps_connections_alive_with_the_same_headers(model: str) -> None:
+    """The comparison is fair: same protocol, same header names, whatever the model."""
+    with serve(model, workload="http", workers=2) as address:
+        sock = socket.create_connection(address, timeout=10.0)
+        with sock:
+            first, second = _get(sock), _get(sock)  # two requests, one connection
+    for response in (first, second):
+        head, body = response.split(b"\r\n\r\n", 1)
+        names = sorted(line.split(b":")[0].lower() for line in head.split(b"\r\n")[1:])
+        assert names == [b"content-length", b"content-type", b"date", b"server"], head
+        assert body == b"hello"

@@ -56,7 +56,7 @@ def add_demo_commands(subparsers: Any) -> None:
         help="the chat server plus a live web page about its loop",
         description="The chat server, plus a web page (same reactor) showing connections, "
         "messages/s, loop lag, the backend and a timeline of the loop, live. "
-        "Open the instructor link it prints to get restart-on-backend buttons.",
+        "The instructor link (restart-on-backend buttons) goes to a file only you can read.",
     )
     dash.add_argument("--port", type=int, default=8001, help="web page port (default 8001)")
     dash.add_argument("--chat-port", type=int, default=8000, help="chat port (default 8000)")

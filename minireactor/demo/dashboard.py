@@ -11,7 +11,9 @@ and on another a small web application:
 * ``GET /stats``   the same numbers once, as JSON;
 * ``POST /say``    a chat line from the page, JSON ``{"nick", "text"}``;
 * ``POST /restart`` JSON ``{"backend", "token"}``: restart on another
-  backend (the token is printed in the instructor's terminal).
+  backend. The token is never printed (the terminal may be on the
+  projector): the instructor's link is written to a file only its owner
+  can read (`private_file.py`), and the terminal names that file.
 
 Restarting means a new `Reactor`: a backend is chosen when a reactor is
 created, and a reactor cannot be run twice. `DashboardServer.run` is the
@@ -44,6 +46,7 @@ from ..timers import DelayedCall
 from ..trace import Trace
 from .chat import ChatError, ChatEvent, ChatLimits, ChatRoom, FloodError, chat_factory
 from .meters import LagProbe, RateMeter, Timeline
+from .private_file import PrivateFile
 from .sse import EventStream, format_event
 
 __all__ = ["Dashboard", "DashboardConfig", "DashboardServer", "load_page"]
@@ -73,6 +76,8 @@ class DashboardConfig:
         trace: record the loop with the tracer, for the timeline (it costs
             some speed; without it the page still shows lag and rates).
         admin_token: the secret that allows a restart from the page.
+        token_file: where to write the instructor's link with the token (mode
+            0600); None: a new private temporary directory. Removed on exit.
         limits: the chat's limits.
         tick: seconds between stats updates.
         max_viewers: event streams open at once.
@@ -84,6 +89,7 @@ class DashboardConfig:
     backend: str = "auto"
     trace: bool = True
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(9))
+    token_file: str | None = None
     limits: ChatLimits = field(default_factory=ChatLimits)
     tick: float = 0.5
     max_viewers: int = 200
@@ -208,8 +214,8 @@ class Dashboard:
             return _json(
                 403,
                 {
-                    "error": "restarting needs the instructor's link (with ?admin=, "
-                    "printed in the terminal that started the dashboard)"
+                    "error": "restarting needs the instructor's link (with ?admin=), "
+                    "in the file named in the terminal that started the dashboard"
                 },
             )
         if backend not in available_backends():
@@ -323,9 +329,22 @@ class DashboardServer:
         self._lock = threading.Lock()  # guards _reactor and _stopping, for stop()
         self._reactor: Reactor | None = None
         self._stopping = False
+        self.token_file: PrivateFile | None = None
 
     def run(self) -> None:
-        """Serve until `stop()` or Ctrl-C, restarting on request. Blocks."""
+        """Serve until `stop()` or Ctrl-C, restarting on request. Blocks.
+
+        The instructor's link is written to `token_file` once the ports are
+        known, and the file is removed when this returns (the token dies with
+        the server).
+        """
+        try:
+            self._serve()
+        finally:
+            if self.token_file is not None:
+                self.token_file.remove()
+
+    def _serve(self) -> None:
         backend = self.config.backend
         while True:
             reactor = Reactor(backend, shutdown_timeout=2.0)
@@ -343,6 +362,9 @@ class DashboardServer:
                     reactor.close()
                     return
                 self._reactor, self.dashboard = reactor, dashboard
+            if self.token_file is None:
+                self.token_file = PrivateFile(self.config.token_file)
+                self.token_file.write(self.instructor_link() + "\n")
             self.out(self.banner())
             self.started.set()
             try:
@@ -362,17 +384,26 @@ class DashboardServer:
         if reactor is not None:
             reactor.call_from_thread(reactor.stop)
 
-    def banner(self) -> str:
-        """What the instructor needs: where to point students, and the admin link."""
-        assert self.dashboard is not None
+    def _shown_host(self) -> str:
         host = self.config.host
-        shown = "THIS-MACHINE" if host in ("", "0.0.0.0", "::") else host
-        url = f"http://{shown}:{self.config.port}/"
+        return "THIS-MACHINE" if host in ("", "0.0.0.0", "::") else host
+
+    def instructor_link(self) -> str:
+        """The page with the restart buttons, as the instructor opens it on this machine."""
+        host = self.config.host
+        own = "127.0.0.1" if host in ("", "0.0.0.0") else "[::1]" if host == "::" else host
+        return f"http://{own}:{self.config.port}/?admin={self.config.admin_token}"
+
+    def banner(self) -> str:
+        """Where to point students, and which file holds the admin link (safe to project)."""
+        assert self.dashboard is not None
+        host, shown = self.config.host, self._shown_host()
+        where = self.token_file.path if self.token_file is not None else "(not written yet)"
         lines = [
             f"minireactor dashboard on the {self.dashboard.reactor.backend_name} backend",
             f"  chat:       nc {shown} {self.config.chat_port}",
-            f"  dashboard:  {url}",
-            f"  instructor: {url}?admin={self.config.admin_token}  (restart buttons)",
+            f"  dashboard:  http://{shown}:{self.config.port}/",
+            f"  instructor: open the link in {where} (restart buttons; only you can read it)",
         ]
         if host in ("127.0.0.1", "localhost", "::1"):
             lines.append("  (only this machine can connect; use --host 0.0.0.0 for a classroom)")

@@ -125,7 +125,6 @@ class Bucket:
         ]
 
 
-
 class Timeline:
     """The last `span` seconds of the loop, in buckets `width` seconds wide.
 

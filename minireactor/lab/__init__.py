@@ -19,7 +19,9 @@ One module per part, in reading order:
 * `load.py`: the closed- and open-loop load generator; its engines are
   `load_python.py` and `load_native.py` (the C client, built by `native.py`),
   and `load_result.py` holds what a run returns.
-* `plots.py`, `compare.py`: figures and the comparisons behind `minireactor compare`.
+* `calibrate.py`: CPU work sized from this machine's measured `fib` speed.
+* `plots.py`, `compare.py`: figures (one palette) and the comparisons behind
+  `minireactor compare`.
 * `twisted_loops.py`: Twisted, unchanged, on its own reactor, asyncio's and minireactor's.
 * `procs.py`: starting and stopping helper processes, and the lab's errors.
 
@@ -29,6 +31,7 @@ aiohttp, pandas and dask are imported when a function needs them.
 
 from __future__ import annotations
 
+from .calibrate import Calibration, calibrate
 from .crawl import CrawlResult, crawl, pipeline
 from .fetch import STRATEGIES, fetch_all, read_url_file
 from .internet import Internet, internet
@@ -41,6 +44,7 @@ from .servers import SERVER_MODELS, serve
 __all__ = [
     "SERVER_MODELS",
     "STRATEGIES",
+    "Calibration",
     "CrawlResult",
     "Internet",
     "LabError",
@@ -49,6 +53,7 @@ __all__ = [
     "Record",
     "Report",
     "SiteConfig",
+    "calibrate",
     "crawl",
     "extract_links",
     "fetch_all",

@@ -24,6 +24,7 @@ from typing import Any
 from ..protocol import Protocol
 from ..protocols.http_messages import HTTPParseError, Request, Response
 from ..protocols.http_parser import RequestParser
+from ..protocols.http_writer import ResponseWriter
 from .pages import SiteConfig, page_body
 from .workers import fib
 
@@ -38,8 +39,10 @@ __all__ = [
 
 PAGES = SiteConfig(seed=0, latency=0.0, size=2048)
 """The pages served at /page/N (seed 0, 2 KiB each)."""
-MAX_FIB = 32
-"""The largest N served at /fib/N: fib(32) already takes about a second in CPython."""
+MAX_FIB = 36
+"""The largest N served at /fib/N: fib(36) takes seconds even on a fast machine.
+
+Experiments size N from this machine's speed (`calibrate.py`), not by guessing."""
 
 
 def http_app(request: Request) -> Response:
@@ -72,15 +75,30 @@ def expected_body(path: str) -> bytes:
     return route(path)[1]
 
 
-def encode_response(response: Response, close: bool) -> bytes:
-    """A response as bytes, for the blocking models (the protocol does this itself)."""
-    lines = [f"HTTP/1.1 {response.status} {response.reason}\r\n"]
-    lines += [f"{name}: {value}\r\n" for name, value in response.headers.raw_items()]
-    lines.append(f"Content-Length: {len(response.body)}\r\n")
-    if close:
-        lines.append("Connection: close\r\n")
-    lines.append("\r\n")
-    return "".join(lines).encode("latin-1") + response.body
+class _Collect:
+    """A stand-in transport that keeps what `ResponseWriter` writes."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.chunks.append(data)
+
+    def writelines(self, chunks: list[bytes]) -> None:
+        self.chunks += chunks
+
+
+def encode_response(response: Response, close: bool, request: Request | None = None) -> bytes:
+    """A response as bytes, for the blocking models.
+
+    The event-loop models' `HTTPServerProtocol` encodes with `ResponseWriter`;
+    so do these, so every model sends the same bytes (Date and Server
+    included) at the same cost, and a comparison measures only the model.
+    """
+    out = _Collect()
+    answered = request or Request("GET", "/", "HTTP/1.1")
+    ResponseWriter().write(out, answered, response, keep_alive=not close)
+    return b"".join(out.chunks)
 
 
 def serve_http_blocking(conn: socket.socket, keep_alive: bool = True) -> None:
@@ -105,7 +123,7 @@ def serve_http_blocking(conn: socket.socket, keep_alive: bool = True) -> None:
                 parser.feed(data)
                 continue
             close = not (keep_alive and request.keep_alive)
-            conn.sendall(encode_response(http_app(request), close))
+            conn.sendall(encode_response(http_app(request), close, request))
             if close:
                 return
 

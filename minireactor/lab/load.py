@@ -33,6 +33,8 @@ import json
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 
 from .load_native import _run_c, _use_c
@@ -58,6 +60,7 @@ def load(
     processes: int = 1,
     cpu: int | None = None,
     engine: str = "auto",
+    idle: int = 0,
 ) -> LoadResult:
     """Load a server and measure it; every response is checked.
 
@@ -77,6 +80,10 @@ def load(
             otherwise. The Python generator tops out near 30k echoes/s on one
             CPU, below what the faster Python servers sustain; the C client
             goes past 150k, so the server, not the generator, is measured.
+        idle: also hold this many connections open and silent during the run
+            (a crowd of idle users: the cost select and poll pay per descriptor,
+            and the memory a thread per connection pays). They are not counted
+            in `clients`.
 
     Raises:
         LabError: bad arguments, or engine="c" where it cannot run.
@@ -85,17 +92,64 @@ def load(
         raise LabError("load needs protocol 'http' or 'echo', clients >= 1 and duration > 0")
     if rate is not None and rate <= 0:
         raise LabError(f"rate must be positive requests/s (or None for a closed loop), got {rate}")
+    if idle < 0:
+        raise LabError(f"idle must be a number of connections >= 0, got {idle}")
     address = (str(address[0]), int(address[1]))  # a list (from JSON) works too
     _check_reachable(address)
-    if _use_c(engine, protocol, rate, keepalive):
-        return _run_c(address, protocol, clients, duration, path, size, cpu)
-    if processes <= 0:
-        raise_fd_limit()
-        here = _Engine(address, protocol, clients, duration, rate, path, size, timeout, keepalive)
-        return here.run()
-    return _run_processes(
-        address, protocol, clients, duration, rate, path, size, timeout, keepalive, processes, cpu
-    )
+    with ExitStack() as stack:
+        if idle:
+            stack.enter_context(idle_connections(address, idle))
+        if _use_c(engine, protocol, rate, keepalive):
+            result = _run_c(address, protocol, clients, duration, path, size, cpu)
+        elif processes <= 0:
+            raise_fd_limit()
+            result = _Engine(
+                address, protocol, clients, duration, rate, path, size, timeout, keepalive
+            ).run()
+        else:
+            result = _run_processes(
+                address,
+                protocol,
+                clients,
+                duration,
+                rate,
+                path,
+                size,
+                timeout,
+                keepalive,
+                processes,
+                cpu,
+            )
+    return result
+
+
+@contextmanager
+def idle_connections(address: tuple[str, int], count: int) -> Iterator[list[socket.socket]]:
+    """Open `count` connections to `address` that send nothing; close them on leaving.
+
+    Raises:
+        LabError: the descriptors ran out or the server refused (says how many opened).
+    """
+    limit = raise_fd_limit(count + 1024)
+    if count + 64 > limit:
+        raise LabError(
+            f"{count} idle connections need more descriptors than this process may open "
+            f"({limit}); ask for fewer, or raise the hard limit (ulimit -Hn)"
+        )
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            try:
+                socks.append(socket.create_connection(address, timeout=5.0))
+            except OSError as exc:
+                raise LabError(
+                    f"opened only {len(socks)} of {count} idle connections ({exc}); "
+                    "the server or this machine ran out of descriptors: ask for fewer"
+                ) from None
+        yield socks
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def _check_reachable(address: tuple[str, int]) -> None:

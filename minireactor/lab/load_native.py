@@ -68,7 +68,13 @@ def _run_c(
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     result = LoadResult(protocol, clients, float(data["duration_s"]), engine="c")
     result.requests = int(data["requests"])
-    result.errors = int(data["errors"]) + int(data["stalled"])
+    result.errors = int(data["errors"])
+    result.starved = int(data["stalled"])  # alive all along, never answered: starved
+    if result.errors:  # the C client counts failures but keeps no messages
+        result.error_samples.append(
+            f"{result.errors} connections failed or were reset (the C client keeps no "
+            "messages: run with engine='python' to see them)"
+        )
     for micros, count in data["hist"]:  # bucket midpoints: the histogram's resolution
         result.latencies.extend([micros / 1e6] * count)
     return result

@@ -31,7 +31,7 @@ _CLOSE = re.compile(rb"\r\nconnection:[ \t]*close", re.IGNORECASE)
 class _Client:
     """One connection of the generator and the request it has in flight."""
 
-    __slots__ = ("buf", "connected", "due", "events", "need", "out", "sent_at", "sock")
+    __slots__ = ("buf", "connected", "done", "due", "events", "need", "out", "sent_at", "sock")
 
     def __init__(self) -> None:
         self.sock: socket.socket | None = None
@@ -42,6 +42,7 @@ class _Client:
         self.out = b""
         self.need: int | None = None  # bytes of the whole response, once the head is known
         self.events = 0  # what the selector watches for on `sock`
+        self.done = 0  # verified responses: none at the end means this client starved
 
 
 class _Engine:
@@ -166,6 +167,7 @@ class _Engine:
             self._fail(c, f"unexpected response: {data[:80]!r}", now)
             return
         self.result.requests += 1
+        c.done += 1
         self.result.latencies.append(now - c.due)
         c.due = None
         if must_close or not self.keepalive:
@@ -241,6 +243,7 @@ class _Engine:
                 self._check_timeouts(now)
                 next_check = now + 0.02
         self.result.unsent = len(self.backlog)
+        self.result.starved = sum(c.done == 0 for c in self.clients)
         for c in self.clients:
             self._close(c)
         self.sel.close()

@@ -34,8 +34,12 @@ class LoadResult:
 
     Attributes:
         requests: responses received and verified correct.
-        errors: wrong responses, refused or broken connections.
+        errors: wrong responses, refused or broken connections: something broke.
         timeouts: requests with no answer within the timeout.
+        starved: connections (not requests) that completed nothing in the whole
+            run: the server never got to them. Not an error: a server that
+            serves a bounded number of connections at a time (iterative,
+            thread_pool, prefork) leaves the rest waiting, which is its lesson.
         unsent: open loop only: requests still waiting for a connection at the end.
         latencies: seconds, one per verified response (open loop: from when it was due).
         error_samples: the first few error messages, to see what went wrong.
@@ -49,6 +53,7 @@ class LoadResult:
     requests: int = 0
     errors: int = 0
     timeouts: int = 0
+    starved: int = 0
     unsent: int = 0
     latencies: list[float] = field(default_factory=list, repr=False)
     error_samples: list[str] = field(default_factory=list)
@@ -88,8 +93,30 @@ class LoadResult:
             "max_ms": round(self.max * 1000, 2),
             "errors": self.errors,
             "timeouts": self.timeouts,
+            "starved": self.starved,
             "engine": self.engine,
+            "explanation": self.explain(),
         }
+
+    def explain(self) -> str:
+        """One sentence naming what went wrong, if anything (empty when all went well)."""
+        parts = []
+        if self.starved:
+            parts.append(
+                f"{self.starved} of {self.clients} connections were never served during the "
+                f"{self.duration:.3g} s run: they waited while the server was busy with others "
+                "(starved, not a wrong answer)"
+            )
+        if self.errors:
+            sample = f" (first: {self.error_samples[0]})" if self.error_samples else ""
+            parts.append(
+                f"{self.errors} requests failed (wrong answer or broken connection){sample}"
+            )
+        if self.timeouts:
+            parts.append(f"{self.timeouts} requests got no answer within the timeout")
+        if self.unsent:
+            parts.append(f"{self.unsent} requests fell due but never found a free connection")
+        return "; ".join(parts) + ("." if parts else "")
 
     def merge(self, other: LoadResult) -> None:
         """Add another process's counts and latencies to these."""
@@ -98,6 +125,7 @@ class LoadResult:
         self.requests += other.requests
         self.errors += other.errors
         self.timeouts += other.timeouts
+        self.starved += other.starved
         self.unsent += other.unsent
         self.latencies += other.latencies
         self.error_samples = (self.error_samples + other.error_samples)[:5]

@@ -10,13 +10,15 @@ asyncio         asyncio's loop with our `HTTPServerProtocol`
 minireactor     a minireactor reactor on any backend (`backend=`)
 ==============  ===========================================================
 
-Blocking models that tie a worker to a connection (iterative, thread_pool,
-prefork) answer HTTP with "Connection: close": a keep-alive connection
-sitting idle would hold a worker hostage while other clients wait (the
-reason Apache's prefork shipped with short keep-alive timeouts). Threads and
-event loops keep connections alive. For echo there is no such escape: try
-`load(addr, protocol="echo", clients=2)` against "iterative" and watch the
-second client time out.
+Every model speaks the same HTTP/1.1 with keep-alive, so a comparison
+measures the concurrency model and nothing else; the load generator decides
+whether connections are reused (`load(..., keepalive=False)` opens a new one
+per request, and `compare.compare_keepalive` prices that). A model that ties
+a worker to a connection (iterative, thread_pool, prefork) therefore serves
+at most its number of workers' connections at a time; the others wait and
+the load generator reports them as `starved` (Apache's prefork shipped with
+short keep-alive timeouts for this reason). Try `load(addr, clients=2)`
+against "iterative" and see one client starve.
 
 `serve(model)` runs a model in a subprocess (its own GIL and, on a pinned
 run, its own CPU), waits until it accepts, and stops it on leaving the block;
@@ -40,9 +42,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from .handlers import EchoProtocol, http_app, serve_echo_blocking, serve_http_blocking
-from .procs import LabError, raise_fd_limit, start_child
+from .procs import Child, LabError, raise_fd_limit, start_child
 
-__all__ = ["SERVER_MODELS", "WORKLOADS", "run_server", "serve"]
+__all__ = ["SERVER_MODELS", "WORKLOADS", "run_server", "serve", "server_process"]
 
 SERVER_MODELS = ("iterative", "threads", "thread_pool", "prefork", "asyncio", "minireactor")
 """Every server model by name."""
@@ -68,13 +70,14 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _handle(conn: socket.socket, workload: str, keep_alive: bool) -> None:
-    """Serve one connection with the blocking handlers."""
+def _handle(conn: socket.socket, workload: str) -> None:
+    """Serve one connection with the blocking handlers, for as long as the client stays."""
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as asyncio and minireactor do
     try:
         if workload == "echo":
             serve_echo_blocking(conn)
         else:
-            serve_http_blocking(conn, keep_alive)
+            serve_http_blocking(conn)
     except OSError:
         pass  # the client left mid-exchange: nobody to answer
 
@@ -82,20 +85,20 @@ def _handle(conn: socket.socket, workload: str, keep_alive: bool) -> None:
 def _iterative(sock: socket.socket, workload: str, workers: int) -> None:
     while True:
         conn, _ = sock.accept()
-        _handle(conn, workload, keep_alive=False)
+        _handle(conn, workload)
 
 
 def _threads(sock: socket.socket, workload: str, workers: int) -> None:
     while True:
         conn, _ = sock.accept()
-        threading.Thread(target=_handle, args=(conn, workload, True), daemon=True).start()
+        threading.Thread(target=_handle, args=(conn, workload), daemon=True).start()
 
 
 def _thread_pool(sock: socket.socket, workload: str, workers: int) -> None:
     pool = ThreadPoolExecutor(workers, thread_name_prefix="server")
     while True:
         conn, _ = sock.accept()
-        pool.submit(_handle, conn, workload, False)  # queued until a thread is free
+        pool.submit(_handle, conn, workload)  # queued until a thread is free
 
 
 def _prefork(sock: socket.socket, workload: str, workers: int) -> None:
@@ -114,7 +117,7 @@ def _prefork(sock: socket.socket, workload: str, workers: int) -> None:
                 except TimeoutError:
                     continue
                 conn.settimeout(None)
-                _handle(conn, workload, keep_alive=False)
+                _handle(conn, workload)
             os._exit(0)
         children.append(pid)
 
@@ -283,6 +286,24 @@ def serve(
     Raises:
         LabError: unknown model or workload, port in use, or it failed to start.
     """
+    with server_process(
+        model, workload, port, host=host, workers=workers, backend=backend, cpu=cpu
+    ) as child:
+        yield child.address
+
+
+@contextmanager
+def server_process(
+    model: str,
+    workload: str = "http",
+    port: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    workers: int | None = None,
+    backend: str = "auto",
+    cpu: int | None = None,
+) -> Iterator[Child]:
+    """`serve`, yielding the `Child` (its `pid` too, e.g. to read its memory)."""
     check(model, workload)
     argv = [
         sys.executable,
@@ -304,7 +325,7 @@ def serve(
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
     with start_child(argv, f"{model} server") as child:
-        yield child.address
+        yield child
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
