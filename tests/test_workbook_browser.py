@@ -319,9 +319,10 @@ def test_waiting_runs_and_its_interact_button_redraws(page: Any, lab: Lab) -> No
 
 
 @pytest.mark.timeout(300)
-def test_live_demo_runs_with_live_widgets(page: Any, lab: Lab) -> None:
+def test_live_demo_runs_with_live_widgets_and_its_timeline(page: Any, lab: Lab) -> None:
     outputs = run_all(page, lab, "10-live-classroom-demo")
     assert_widgets_rendered(page)
+    assert_images(page, at_least=1)  # what happened during the demo, from the tracer
     # The panel and the stop button are live views: the kernel's last updates
     # (the demo stopped itself) reached the page.
     stop = page.locator("button.widget-button", has_text="Stop the server")
