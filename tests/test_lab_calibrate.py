@@ -78,3 +78,19 @@ def test_this_machine_calibration_keeps_the_promises() -> None:
     n = cal.mixed_cpu(20, 0.5)
     assert 20 * cal.seconds(n) > 2 * 0.5
     assert cal.seconds(cal.slow_n) > SLOW_CALLBACK
+
+
+@pytest.mark.timeout(90)
+def test_slow_n_trips_the_warning_the_workbook_promises(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """In a Jupyter kernel the reactor warns at 0.1 s; fib(slow_n) per page must trip it."""
+    import minireactor.reactor
+    from minireactor.lab import fetch_all, internet
+
+    monkeypatch.setattr(minireactor.reactor, "in_jupyter_kernel", lambda: True)
+    cal = calibrate()
+    with internet(seed=4, latency=0.01, error_rate=0.0) as net, caplog.at_level("WARNING"):
+        report = fetch_all(net.urls(2), "minireactor", 2, 5.0, net=net, cpu=cal.slow_n)
+    assert report.ok == 2
+    assert any("Slow callback" in r.getMessage() for r in caplog.records)

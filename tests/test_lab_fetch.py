@@ -71,6 +71,10 @@ def test_strategy_fetches_right_bodies_and_exactly_the_seeded_errors(
     report = fetch_all(urls, strategy=strategy, concurrency=5, timeout=TIMEOUT)
     assert [r.url for r in report.records] == urls
     assert report.errors == expected_errors(net, urls)  # the same set for every strategy
+    expected_counts: dict[str, int] = {}
+    for word in expected_errors(net, urls).values():
+        expected_counts[word] = expected_counts.get(word, 0) + 1
+    assert report.failure_counts() == expected_counts
     for record in report.records:
         if record.ok:
             assert record.nbytes == 2048
@@ -166,3 +170,22 @@ def test_missing_optional_library_names_the_extra(monkeypatch: pytest.MonkeyPatc
 def test_unreachable_server_is_recorded_not_raised() -> None:
     report = fetch_all(["http://127.0.0.1:9/site/1"], "sequential", timeout=2.0)
     assert report.failed == 1 and report.records[0].error == "refused"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("strategy", ["sequential", "thread_pool", "asyncio", "minireactor"])
+def test_every_strategy_records_a_timeline(answering_net: Internet, strategy: str) -> None:
+    """One bar per request, one row per worker: the asyncio strategy draws like the others."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from minireactor.lab import plots
+
+    report = fetch_all(answering_net.urls(12), strategy, 4, TIMEOUT, net=answering_net)
+    workers = {r.worker for r in report.records}
+    assert 1 <= len(workers) <= (1 if strategy == "sequential" else 4)
+    assert all(report.start <= r.start <= r.end for r in report.records)
+    fig = plots.timeline(report, by="worker")
+    ax = fig.axes[0]
+    assert len(ax.collections) == len(report.records)
+    assert len(ax.get_yticks()) == len(workers)
+    matplotlib.pyplot.close(fig)

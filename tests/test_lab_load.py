@@ -75,6 +75,8 @@ def test_explain_names_every_kind_of_trouble() -> None:
     assert "3 of 10 connections were never served" in text
     assert "2 requests failed" in text and "reset" in text
     assert "1 requests got no answer" in text and "4 requests fell due" in text
+    alone = LoadResult("echo", 1, 0.5, starved=1).explain()
+    assert alone.startswith("1 of 1 connection was never served") and "it waited" in alone
     merged = LoadResult("http", 1, 2.0, starved=1)
     merged.merge(result)
     assert merged.starved == 4 and merged.clients == 11
@@ -90,3 +92,11 @@ def test_idle_connections_are_held_during_the_run() -> None:
     assert result.requests > 0 and result.errors == 0
     with pytest.raises(LabError, match="idle"):
         load(address, "echo", clients=1, duration=0.1, idle=-1)
+
+
+@pytest.mark.timeout(60)
+def test_open_loop_clients_without_work_are_not_starved() -> None:
+    with serve("minireactor", workload="echo") as address:
+        # 5 requests due over the run, 40 connections: most never get one to send.
+        result = load(address, "echo", clients=40, duration=0.5, rate=10, engine="python")
+    assert result.starved == 0 and result.errors == 0, result.explain()

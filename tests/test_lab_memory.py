@@ -30,3 +30,16 @@ def test_bad_models_and_impossible_counts_are_explained() -> None:
         memory_per_connection(("iterative",), counts=(10,))
     (row,) = memory_per_connection(("minireactor",), counts=(10**7,))
     assert row["per_connection_bytes"] is None and "descriptor limit" in row["note"]
+
+
+@pytest.mark.timeout(120)
+def test_memory_benchmark_prints_its_table() -> None:
+    import json
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "benchmarks.memory", "--counts", "20", "--json"]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=110, check=True).stdout
+    table = json.loads(out)["table"]
+    assert [row["model"] for row in table] == ["threads", "asyncio", "minireactor"]
+    assert all(row["resident_per_connection"] is not None for row in table)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import contextlib
+import socket
+from typing import Any
 
+import pytest
+from conftest import spin
+
+from minireactor import Factory, Protocol, Reactor
 from minireactor.lab import plots
 from minireactor.lab.load import LoadResult
 from minireactor.lab.report import Record, Report
@@ -170,3 +176,41 @@ def test_starved_runs_are_marked_on_the_server_plots() -> None:
     )
     assert "19 of 20 connections starved" in cdf.axes[0].get_legend().get_texts()[0].get_text()
     plt.close("all")
+
+
+@pytest.mark.timeout(30)
+def test_demo_timeline_from_a_real_trace(reactor: Reactor) -> None:
+    """A trace recorded on each backend while clients come and talk draws every lane."""
+
+    class Shout(Protocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+
+        def data_received(self, data: bytes) -> None:
+            self.transport.write(data.upper())
+
+    trace = Trace()
+    reactor.set_tracer(trace)
+    port = reactor.listen_tcp(0, Factory.for_protocol(Shout), interface="127.0.0.1")
+    reactor.call_later(0.01, lambda: None)  # one timer, for the lateness line
+    for _ in range(3):
+        with socket.create_connection(port.address, timeout=5) as student:
+            student.sendall(b"hi")
+            got: list[bytes] = []
+
+            def answered(student: socket.socket = student, got: list[bytes] = got) -> bool:
+                student.setblocking(False)
+                with contextlib.suppress(BlockingIOError):  # nothing yet: spin again
+                    got.append(student.recv(16))
+                return b"".join(got) == b"HI"
+
+            spin(reactor, answered)
+    spin(reactor, lambda: bool(trace.of_kind("timer")))
+    reactor.set_tracer(None)
+    kinds = {e.kind for e in trace.events}
+    assert {"accept", "read", "write", "timer"} <= kinds
+    fig = plots.demo_timeline(trace, bins=10)
+    top = fig.axes[0]
+    assert {line.get_label() for line in top.get_lines()} == {"accepts", "reads", "writes"}
+    assert max(top.get_lines()[0].get_ydata()) > 0  # the accepts were counted
+    plt.close(fig)

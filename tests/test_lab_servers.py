@@ -131,3 +131,13 @@ def test_every_model_keeps_connections_alive_with_the_same_headers(model: str) -
         names = sorted(line.split(b":")[0].lower() for line in head.split(b"\r\n")[1:])
         assert names == [b"content-length", b"content-type", b"date", b"server"], head
         assert body == b"hello"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("workload", ["http", "echo"])
+def test_minireactor_model_on_the_hosted_asyncio_backend(workload: str) -> None:
+    """The backend a notebook uses serves the same workload (asyncio's loop waiting)."""
+    with serve("minireactor", workload=workload, backend="asyncio") as address:
+        result = load(address, workload, clients=3, duration=0.3, engine="python")
+    assert result.errors == 0 and result.starved == 0 and result.requests > 0, result.explain()
+    assert refuses(address)

@@ -20,6 +20,7 @@ One module per part, in reading order:
   `load_python.py` and `load_native.py` (the C client, built by `native.py`),
   and `load_result.py` holds what a run returns.
 * `calibrate.py`: CPU work sized from this machine's measured `fib` speed.
+* `memory.py`: resident memory per open connection (threads against loops).
 * `plots.py`, `compare.py`: figures (one palette) and the comparisons behind
   `minireactor compare`.
 * `twisted_loops.py`: Twisted, unchanged, on its own reactor, asyncio's and minireactor's.

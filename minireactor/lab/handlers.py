@@ -105,8 +105,8 @@ def serve_http_blocking(conn: socket.socket, keep_alive: bool = True) -> None:
     """Answer HTTP requests on one blocking socket until it closes.
 
     Args:
-        keep_alive: False for models that hold a worker per connection and so
-            cannot afford idle connections (they answer "Connection: close").
+        keep_alive: False answers "Connection: close" to every request. Every
+            server model keeps connections alive (the client decides; see servers.py).
     """
     parser = RequestParser()
     with conn:

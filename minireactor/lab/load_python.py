@@ -31,7 +31,18 @@ _CLOSE = re.compile(rb"\r\nconnection:[ \t]*close", re.IGNORECASE)
 class _Client:
     """One connection of the generator and the request it has in flight."""
 
-    __slots__ = ("buf", "connected", "done", "due", "events", "need", "out", "sent_at", "sock")
+    __slots__ = (
+        "asked",
+        "buf",
+        "connected",
+        "done",
+        "due",
+        "events",
+        "need",
+        "out",
+        "sent_at",
+        "sock",
+    )
 
     def __init__(self) -> None:
         self.sock: socket.socket | None = None
@@ -43,6 +54,7 @@ class _Client:
         self.need: int | None = None  # bytes of the whole response, once the head is known
         self.events = 0  # what the selector watches for on `sock`
         self.done = 0  # verified responses: none at the end means this client starved
+        self.asked = False  # ...if it had a request to make (an open loop may never give it one)
 
 
 class _Engine:
@@ -112,6 +124,7 @@ class _Engine:
     def _dispatch(self, c: _Client, due: float) -> None:
         """Send a request due at `due` on `c`, connecting first if needed."""
         c.due = due
+        c.asked = True
         if c.sock is None:
             self._connect(c)
         elif c.connected:
@@ -243,7 +256,7 @@ class _Engine:
                 self._check_timeouts(now)
                 next_check = now + 0.02
         self.result.unsent = len(self.backlog)
-        self.result.starved = sum(c.done == 0 for c in self.clients)
+        self.result.starved = sum(c.asked and c.done == 0 for c in self.clients)
         for c in self.clients:
             self._close(c)
         self.sel.close()

@@ -102,9 +102,11 @@ class LoadResult:
         """One sentence naming what went wrong, if anything (empty when all went well)."""
         parts = []
         if self.starved:
+            noun = "connection" if self.clients == 1 else "connections"
+            verb, who = ("was", "it") if self.starved == 1 else ("were", "they")
             parts.append(
-                f"{self.starved} of {self.clients} connections were never served during the "
-                f"{self.duration:.3g} s run: they waited while the server was busy with others "
+                f"{self.starved} of {self.clients} {noun} {verb} never served during the "
+                f"{self.duration:.3g} s run: {who} waited while the server was busy with others "
                 "(starved, not a wrong answer)"
             )
         if self.errors:

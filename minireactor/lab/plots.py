@@ -131,7 +131,8 @@ def timeline(report: Report, by: str = "url", ax: Any = None, max_rows: int = 20
             [(r.start - report.start, max(r.duration, 1e-4))],
             (y - 0.4, 0.8),
             facecolors=colour[r.worker],
-            edgecolors="black" if not r.ok else "none",
+            edgecolors="black" if not r.ok else "white",  # white: back-to-back requests part
+            linewidth=0.6,
             hatch="//" if not r.ok else None,
         )
     ax.set_xlabel("seconds since the start")

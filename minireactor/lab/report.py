@@ -113,6 +113,17 @@ class Report:
         """url -> error word, for every URL that failed."""
         return {r.url: r.error or f"http {r.status}" for r in self.records if not r.ok}
 
+    def failure_counts(self) -> dict[str, int]:
+        """Error word -> how many URLs failed that way, e.g. {"http 500": 2, "timeout": 1}.
+
+        Two runs met the same failures when these are equal; a strategy that
+        blocks its loop shows extra "timeout"s here (its reads came too late).
+        """
+        counts: dict[str, int] = {}
+        for word in self.errors.values():
+            counts[word] = counts.get(word, 0) + 1
+        return dict(sorted(counts.items()))
+
     def peak_concurrency(self) -> int:
         """The most requests in progress at once, as seen by the client."""
         events = sorted([(r.start, 1) for r in self.records] + [(r.end, -1) for r in self.records])

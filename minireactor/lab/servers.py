@@ -7,7 +7,8 @@ thread_pool     a fixed pool of threads takes connections from a queue
 prefork         N processes forked after `listen()`, all accepting on the
                 shared socket (Apache's prefork; gunicorn's sync workers)
 asyncio         asyncio's loop with our `HTTPServerProtocol`
-minireactor     a minireactor reactor on any backend (`backend=`)
+minireactor     a minireactor reactor on any backend (`backend=`), the
+                hosted "asyncio" one included
 ==============  ===========================================================
 
 Every model speaks the same HTTP/1.1 with keep-alive, so a comparison
@@ -19,6 +20,14 @@ at most its number of workers' connections at a time; the others wait and
 the load generator reports them as `starved` (Apache's prefork shipped with
 short keep-alive timeouts for this reason). Try `load(addr, clients=2)`
 against "iterative" and see one client starve.
+
+Removed differences: every model parses with the same `RequestParser`,
+answers with the same `ResponseWriter` bytes (Date and Server headers
+included), sets TCP_NODELAY and listens with a backlog of 1024. Named ones,
+which are each model's nature: thread_pool has 16 threads and prefork 4
+processes (`workers=`), so prefork alone computes on several CPUs; the
+event-loop models close a connection idle for 60 s or slow to send its head
+(10 s), limits a run of a few seconds never meets.
 
 `serve(model)` runs a model in a subprocess (its own GIL and, on a pinned
 run, its own CPU), waits until it accepts, and stops it on leaving the block;
@@ -168,24 +177,15 @@ def _on_stdin(stop: Callable[[], Any]) -> None:
 def _minireactor(
     host: str, port: int, workload: str, backend: str, announce: Announce, watch_stdin: bool
 ) -> None:
-    from ..errors import AddressInUseError
-    from ..protocol import Factory
-    from ..protocols.http import server_factory
     from ..reactor import Reactor
 
+    if backend == "asyncio":  # hosted: asyncio's loop waits, the reactor rides on it
+        import asyncio
+
+        asyncio.run(_minireactor_hosted(host, port, workload, announce, watch_stdin))
+        return
     reactor = Reactor(backend=backend)
-    factory = (
-        Factory.for_protocol(EchoProtocol)
-        if workload == "echo"
-        else server_factory(http_app, clock=reactor)
-    )
-    try:
-        listening = reactor.listen_tcp(port, factory, interface=host, backlog=1024)
-    except AddressInUseError:
-        reactor.close()
-        raise LabError(
-            f"port {port} is already in use; stop the other server or use --port 0"
-        ) from None
+    listening = _listen_reactor(reactor, host, port, workload)
 
     def stop(*_: Any) -> None:
         reactor.call_from_thread(reactor.stop)
@@ -196,6 +196,47 @@ def _minireactor(
         reactor.add_reader(sys.stdin.fileno(), _on_stdin, reactor.stop)
     announce(listening.address)
     reactor.run()
+
+
+async def _minireactor_hosted(
+    host: str, port: int, workload: str, announce: Announce, watch_stdin: bool
+) -> None:
+    """The minireactor model on the hosted asyncio backend, as in a notebook."""
+    import asyncio
+
+    from ..jupyter import start
+
+    reactor = start()
+    finished = asyncio.Event()
+    reactor.add_system_event_trigger("after", "shutdown", finished.set)
+    listening = _listen_reactor(reactor, host, port, workload)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, reactor.stop)
+    loop.add_signal_handler(signal.SIGINT, reactor.stop)
+    if watch_stdin:
+        reactor.add_reader(sys.stdin.fileno(), _on_stdin, reactor.stop)
+    announce(listening.address)
+    await finished.wait()
+
+
+def _listen_reactor(reactor: Any, host: str, port: int, workload: str) -> Any:
+    """Listen for `workload` on a minireactor reactor; the listening port."""
+    from ..errors import AddressInUseError
+    from ..protocol import Factory
+    from ..protocols.http import server_factory
+
+    factory = (
+        Factory.for_protocol(EchoProtocol)
+        if workload == "echo"
+        else server_factory(http_app, clock=reactor)
+    )
+    try:
+        return reactor.listen_tcp(port, factory, interface=host, backlog=1024)
+    except AddressInUseError:
+        reactor.close()
+        raise LabError(
+            f"port {port} is already in use; stop the other server or use --port 0"
+        ) from None
 
 
 _CLEANUP: list[Callable[[], None]] = []  # run before a blocking model's process exits
