@@ -7,9 +7,10 @@
 
 Without --run, the outputs of cells marked `# NBVAL_CHECK_OUTPUT` are kept as
 they are (they must come from a real run) and every other output, execution
-count and cell metadata is removed. With --run, the notebook is first executed
-top to bottom in quick mode (MINIREACTOR_QUICK=1, as the tests run it), so the
-checked cells get fresh outputs; their plots are dropped, their text kept.
+count, cell metadata and the widget state a run saves is removed. With --run,
+the notebook is first executed top to bottom in quick mode
+(MINIREACTOR_QUICK=1, as the tests run it), so the checked cells get fresh
+outputs; their plots are dropped, their text kept.
 Then check with `.venv/bin/python -m pytest notebooks/NN-name.ipynb`.
 """
 
@@ -27,6 +28,7 @@ MARK = "NBVAL_CHECK_OUTPUT"
 
 def strip(nb: nbformat.NotebookNode) -> None:
     """Keep the text outputs of checked cells; drop everything else."""
+    nb.metadata.pop("widgets", None)  # the widget state a run leaves (nbclient stores it)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

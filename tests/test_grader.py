@@ -25,10 +25,16 @@ FIXTURES = Path(__file__).with_name("grader_fixtures")
 JOBS = 2
 
 
-def expected_failures(fixture: Path) -> set[str] | None:
-    """The `# expect-fail: a b` header of a fixture (None for '*': every test)."""
-    match = re.search(r"^# expect-fail: (.*)$", fixture.read_text(), re.MULTILINE)
-    assert match, f"{fixture} has no '# expect-fail:' line"
+def expected_failures(fixture: Path, header: str = "expect-fail") -> set[str] | None:
+    """The `# expect-fail: a b` header of a fixture (None for '*': every test).
+
+    `header="hidden-fail"` reads the hidden tests a fixture must fail (an
+    empty set when the fixture has no such line).
+    """
+    match = re.search(rf"^# {header}:(.*)$", fixture.read_text(), re.MULTILINE)
+    if match is None and header == "hidden-fail":
+        return set()
+    assert match, f"{fixture} has no '# {header}:' line"
     names = match.group(1).split()
     return None if names == ["*"] else set(names)
 
@@ -65,8 +71,11 @@ def test_untouched_starters_score_zero_in_bounded_time() -> None:
 )
 def test_broken_solution_loses_exactly_its_tests(fixture: Path) -> None:
     exercises = select(EXERCISES, [fixture.parent.name])
-    report = grade(exercises, Source(submission=fixture), jobs=JOBS)
-    assert failed(report) == expected_failures(fixture), explain(report)
+    hidden = expected_failures(fixture, "hidden-fail")  # a bug only a hidden test catches
+    report = grade(exercises, Source(submission=fixture), hidden=bool(hidden), jobs=JOBS)
+    visible = expected_failures(fixture)
+    assert visible is not None and hidden is not None
+    assert failed(report) == visible | hidden, explain(report)
     lost = sum(t.max_score for t in report.exercises[0].tests if not t.passed)
     assert report.score == report.max_score - lost
 

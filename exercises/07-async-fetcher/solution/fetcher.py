@@ -22,7 +22,7 @@ class Result:
     status: int | None  # HTTP status of the last attempt; None if no reply came
     body: bytes
     attempts: int
-    error: str | None  # None on success, else "timeout", "http 404", "http 503", ...
+    error: str | None  # None on success, else "timeout", "http 404", "connection error: ..."
 
 
 async def http_get(url: str) -> tuple[int, bytes]:

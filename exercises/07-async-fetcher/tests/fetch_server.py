@@ -2,8 +2,9 @@
 
 Paths: /item/N (200 after a short seeded delay), /slow/N (answers after 3 s),
 /flaky/N/K (503 for the first K attempts, then 200), /missing/N (404). The
-server records attempts per path and the peak number of requests in flight,
-which is how the tests check concurrency: server-side, never by timing.
+server records attempts per path, the order in which requests arrived and
+the peak number of requests in flight, which is how the tests check
+concurrency: server-side, never by timing.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class FetchServer:
 
     def __init__(self, seed: int = 7) -> None:
         self.attempts: Counter[str] = Counter()
+        self.order: list[str] = []  # request paths, in the order they arrived
         self.in_flight = 0
         self.peak = 0
         self._lock = threading.Lock()
@@ -52,6 +54,7 @@ class FetchServer:
         path = request.path
         with self._lock:
             self.attempts[path] += 1
+            self.order.append(path)
             attempt = self.attempts[path]
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
