@@ -12,6 +12,7 @@ Read next: `sandbox.py` (how one test runs) and `report.py` (what comes back).
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from .exercises import Exercise, ExerciseError, TestCase, find_exercises
 from .report import ExerciseResult, GradeReport, TestResult
+from .bwrap import find_bwrap
 from .sandbox import Job, Policy, Sandbox, default_policy
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding minireactor/
@@ -89,8 +91,10 @@ def grade(
     started = time.monotonic()
     source = source or Source()
     policy = policy or default_policy()
-    policy = _usable(policy)
+    if policy.isolation == "none" or find_bwrap() is None:
+        policy = _usable(policy)  # bubblewrap binds the interpreter in; without it, probe
     sandbox = Sandbox(policy, [str(PACKAGE_ROOT)])
+    _announce(sandbox, progress)
     plan: list[tuple[ExerciseResult, TestCase, Job]] = []
     results: list[ExerciseResult] = []
     for exercise in exercises:
@@ -133,6 +137,17 @@ def grade_names(
 
 
 _checked: dict[tuple[int, int], bool] = {}
+_announced: set[str] = set()
+
+
+def _announce(sandbox: Sandbox, progress: Callable[[str], None] | None) -> None:
+    """Say what the sandbox isolates: to `progress`, and once on stderr for the fallback."""
+    line = sandbox.describe()
+    if progress is not None:
+        progress(line)
+    elif sandbox.bwrap is None and line not in _announced:
+        _announced.add(line)
+        print(f"minireactor grade: {line}", file=sys.stderr)
 
 
 def _usable(policy: Policy) -> Policy:
@@ -158,7 +173,7 @@ def _usable(policy: Policy) -> Policy:
                   "(still contained, but not privilege-separated)", file=sys.stderr)
     if _checked[policy.user]:
         return policy
-    return Policy(None, policy.contain_orphans, policy.nproc, policy.python)
+    return dataclasses.replace(policy, user=None)
 
 
 __all__ = ["ExerciseError", "Source", "grade", "grade_names", "locate_exercises"]

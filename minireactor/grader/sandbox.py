@@ -5,15 +5,20 @@ This is the parent side of the grader's containment (the threat model is in
 
 1. makes a private folder: the submission copy (read-only to the child), a
    working folder the child owns, and the files that capture its output;
-2. starts `python -I -B` in a new session (its own process group), as an
-   unprivileged user when the grader runs as root, and sends it the job and a
-   random token over a pipe only the two of them hold;
-3. waits at most the wall-clock limit, then kills the whole process group and
-   any escaped descendant (the grader is a child subreaper, so orphans come to
-   it rather than to init);
+2. makes a control group capping the test's memory and processes together
+   (`cgroups.py`, when the grader may), and starts `python -I -B` in a new
+   session inside bubblewrap (`bwrap.py`: own PID/network/IPC namespaces, a
+   read-only system, only the submission and its tests visible), or without
+   it where there is none; the child drops to an unprivileged user itself
+   when the grader is root, and gets the job and a random token over a pipe
+   only the two of them hold;
+3. waits at most the wall-clock limit, then kills everything the test
+   started: the PID namespace dies with its first process, the cgroup is
+   emptied, and without bubblewrap `sweep.py` follows the process tree;
 4. reads the token-authenticated report and the exit status: a test passes only
-   if the child reported PASS with the right token from the right pid *and*
-   exited with status 0. Everything else the child did is shown, never trusted.
+   if the child reported PASS with the right token *and* exited with status 0
+   (and stayed under the memory cap). Everything else the child did is shown,
+   never trusted.
 
 Read next: `_child.py` (the child side) and `runner.py` (which calls this).
 """
@@ -34,6 +39,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+
+from .bwrap import GRADE_DIR, Binds, Bubblewrap, find_bwrap, python_folders
+from .cgroups import Cgroups, TestGroup
+from .sweep import sweep
 
 _CHILD_SOURCE = Path(__file__).with_name("_child.py")
 _OUTPUT_TAIL = 4000  # characters of captured stdout/stderr kept per stream
@@ -117,23 +126,31 @@ class Policy:
     """How hard the sandbox holds the child.
 
     Attributes:
-        user: (uid, gid) to run tests as, or None to keep the grader's user.
-            Dropping privileges (as root, the Gradescope case) stops graded
-            code from touching the grader's files, signalling the grader, or
-            reading its own memory.
-        contain_orphans: make the grader a child subreaper and kill escaped
-            descendants after each test (Linux; changes the grader process).
-        nproc: RLIMIT_NPROC for the sandbox user (processes + threads).
+        user: (uid, gid) the child switches to before running anything, or
+            None to keep the grader's user. Used when the grader is root (the
+            Gradescope case): graded code then cannot touch the grader's
+            files, signal it, or read its own memory.
+        contain_orphans: without bubblewrap, make the grader a child
+            subreaper and sweep each test's escaped descendants (Linux;
+            changes the grader process, so `check()` in a notebook skips it).
+        nproc: the per-test process and thread cap (cgroup `pids.max`, else
+            RLIMIT_NPROC inside the test's user namespace or for its user).
+        isolation: "auto" (bubblewrap when it works), "bwrap" (required:
+            an error if missing) or "none" (the fallback, for tests of it).
+        cgroups: cap memory and processes per test with a control group when
+            the grader may create one (root on this kind of host).
     """
 
     user: tuple[int, int] | None = None
     contain_orphans: bool = False
-    nproc: int = 512
+    nproc: int = 256
     python: str = field(default_factory=lambda: sys.executable)
+    isolation: str = "auto"
+    cgroups: bool = True
 
 
 def default_policy(contain_orphans: bool = True) -> Policy:
-    """Drop to `nobody` when running as root and nobody can read the package."""
+    """Drop to `nobody` when running as root; bubblewrap and cgroups when available."""
     user: tuple[int, int] | None = None
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         import pwd
@@ -146,6 +163,10 @@ def default_policy(contain_orphans: bool = True) -> Policy:
     return Policy(user=user, contain_orphans=contain_orphans and sys.platform == "linux")
 
 
+class SandboxUnavailable(RuntimeError):
+    """The policy asks for bubblewrap and this machine cannot run it."""
+
+
 class Sandbox:
     """Runs jobs, each in its own contained child process (thread-safe)."""
 
@@ -155,8 +176,28 @@ class Sandbox:
         self._runner = _CHILD_SOURCE.read_text(encoding="utf-8")  # read once: see docstring
         self._spawn_lock = threading.Lock()
         self._children: set[int] = set()
-        if policy.contain_orphans:
+        found = find_bwrap() if policy.isolation in ("auto", "bwrap") else None
+        if policy.isolation == "bwrap" and found is None:
+            raise SandboxUnavailable(
+                "bubblewrap (bwrap) is missing or cannot create namespaces here; install the "
+                "'bubblewrap' package, or grade with isolation='auto' to use the fallback")
+        self.bwrap = Bubblewrap(found) if found else None
+        self.cgroups = Cgroups.find() if policy.cgroups and sys.platform == "linux" else None
+        self._python_folders = python_folders(policy.python) if self.bwrap else ()
+        if policy.contain_orphans and self.bwrap is None:
             _become_subreaper()
+
+    def describe(self) -> str:
+        """One line: what this sandbox isolates, and what it does not."""
+        who = f"as uid {self.policy.user[0]}" if self.policy.user else "as the grader's user"
+        caps = ("memory and processes capped per test (cgroup)" if self.cgroups else
+                "memory capped per process (RLIMIT_AS), processes per user (RLIMIT_NPROC)")
+        if self.bwrap is not None:
+            return (f"sandbox: bubblewrap {who}: own PID/network/IPC namespaces, no network, "
+                    f"read-only system, only the submission and its tests visible; {caps}")
+        return (f"sandbox: FALLBACK (no bubblewrap) {who}: process tree swept and {caps}; "
+                "NOT isolated: network, file system (hidden tests, other files), other "
+                "processes of the same user")
 
     def run(self, job: Job) -> Verdict:
         """Run one test to completion and return the grader's verdict."""
@@ -171,23 +212,29 @@ class Sandbox:
         token = secrets.token_hex(16)
         job_r, job_w = os.pipe()
         report_r, report_w = os.pipe()
+        inside_work, inside_sub = (
+            (f"{GRADE_DIR}/work", f"{GRADE_DIR}/submission") if self.bwrap else
+            (str(workdir), str(subdir)))
         message = json.dumps({
             "runner": self._runner, "token": token, "report_fd": report_w,
             "source": job.source, "filename": job.filename, "module": job.module,
-            "test": job.test, "workdir": str(workdir),
-            "sys_path": [str(subdir), *job.extra_path, *self.sys_path],
-            "limits": self._limits(job.limits), "undumpable": self.policy.user is not None,
+            "test": job.test, "workdir": inside_work,
+            "sys_path": [inside_sub, *job.extra_path, *self.sys_path],
+            "limits": self._limits(job.limits), "drop_to": self.policy.user,
         }).encode()
+        group = self._cgroup(job.limits)
         with open(base / "stdout", "w+b") as out, open(base / "stderr", "w+b") as err:
             started = time.monotonic()
-            proc = self._spawn(job_r, report_w, out.fileno(), err.fileno(), workdir)
+            argv = self._argv(job_r, job, workdir, subdir, group)
+            proc = self._spawn(argv, job_r, report_w, out.fileno(), err.fileno(), workdir)
             os.close(job_r)
             os.close(report_w)
             _send_job(job_w, message)
-            timed_out = self._wait(proc, job.limits.wall)
+            timed_out = self._wait(proc, job.limits.wall, group)
             duration = time.monotonic() - started
             report = _read_all(report_r)
-            verdict = _judge(proc, report, token, timed_out, job.limits)
+            verdict = _judge(proc, report, token, timed_out, job.limits, group,
+                             None if self.bwrap else proc.pid)
             verdict.duration = duration
             verdict.stdout = _tail(out)
             verdict.stderr = _tail(err)
@@ -207,74 +254,68 @@ class Sandbox:
             os.chown(workdir, *self.policy.user)
         return workdir, subdir
 
+    def _cgroup(self, limits: Limits) -> TestGroup | None:
+        if self.cgroups is None:
+            return None
+        return self.cgroups.create(limits.memory_mb, self.policy.nproc)
+
     def _limits(self, limits: Limits) -> dict[str, object]:
-        return {
-            "cpu": max(1, round(limits.cpu)), "memory_mb": limits.memory_mb,
-            "file_mb": limits.file_mb,
-            "nproc": self.policy.nproc if self.policy.user is not None else 0,
-        }
+        # RLIMIT_NPROC counts per user: inside bwrap's user namespace (an ordinary
+        # grader) or for the dropped-to user it holds this test (or the sandbox
+        # user's tests) only; for a grader's own user it would count its other work.
+        nproc = self.policy.nproc if (self.policy.user or self.bwrap) else 0
+        return {"cpu": max(1, round(limits.cpu)), "memory_mb": limits.memory_mb,
+                "file_mb": limits.file_mb, "nproc": nproc}
+
+    def _argv(
+        self, job_r: int, job: Job, workdir: Path, subdir: Path, group: TestGroup | None
+    ) -> list[str]:
+        inner = [self.policy.python, "-I", "-B", "-c", _BOOTSTRAP, str(job_r)]
+        if self.bwrap is not None:
+            package = str(Path(__file__).resolve().parents[1])
+            binds = Binds((*self._python_folders, package), job.extra_path,
+                          str(subdir), str(workdir))
+            inner = self.bwrap.command(inner, binds=binds,
+                                       drop_user=self.policy.user is not None)
+        return (group.join_prefix() if group else []) + inner
 
     def _spawn(
-        self, job_r: int, report_w: int, out: int, err: int, workdir: Path
+        self, argv: list[str], job_r: int, report_w: int, out: int, err: int, workdir: Path
     ) -> subprocess.Popen[bytes]:
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir),
-            "TMPDIR": str(workdir), "LANG": "C.UTF-8",
+            "PATH": "/usr/bin:/bin", "HOME": f"{GRADE_DIR}/work" if self.bwrap else str(workdir),
+            "TMPDIR": "/tmp" if self.bwrap else str(workdir), "LANG": "C.UTF-8",
             # glibc reserves 64 MiB of address space per malloc arena; two arenas
             # keep thread-heavy tests inside the RLIMIT_AS budget.
             "MALLOC_ARENA_MAX": "2",
         }
-        user = self.policy.user
         with self._spawn_lock:  # the orphan sweep must not see a child before we record it
             proc = subprocess.Popen(
-                [self.policy.python, "-I", "-B", "-c", _BOOTSTRAP, str(job_r)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err, pass_fds=(job_r, report_w),
-                cwd=workdir, env=env, start_new_session=True,
-                user=user[0] if user else None, group=user[1] if user else None,
-                extra_groups=[] if user else None,
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                pass_fds=(job_r, report_w), cwd=workdir, env=env, start_new_session=True,
             )
             self._children.add(proc.pid)
         return proc
 
-    def _wait(self, proc: subprocess.Popen[bytes], wall: float) -> bool:
-        """Wait up to `wall` seconds; then kill the session. True if it timed out."""
+    def _wait(self, proc: subprocess.Popen[bytes], wall: float, group: TestGroup | None) -> bool:
+        """Wait up to `wall` seconds; then kill everything the test started. True if timed out."""
         try:
             proc.wait(timeout=wall)
             timed_out = False
         except subprocess.TimeoutExpired:
             timed_out = True
-        _kill_group(proc.pid)  # the child's descendants die with it, finished or not
+        # The first process's group dies at once; under bwrap the PID namespace
+        # takes every descendant with it; the cgroup and the sweep find the rest.
+        _kill_group(proc.pid)
         proc.wait()
+        if group is not None:
+            group.kill_all()
         with self._spawn_lock:
             self._children.discard(proc.pid)
-            if self.policy.contain_orphans:
-                self._sweep_orphans()
+            if self.bwrap is None:
+                orphans_of = os.getpid() if self.policy.contain_orphans else None
+                sweep(proc.pid, orphans_of, set(self._children))
         return timed_out
-
-    def _sweep_orphans(self) -> None:
-        """Kill and reap processes that escaped their session and came to us."""
-        me = os.getpid()
-        for _ in range(50):  # bounded: each round kills what a fork bomb had time to make
-            orphans = [pid for pid in _children_of(me)
-                       if pid not in self._children and self._is_sandboxed(pid)]
-            if not orphans:
-                return
-            for pid in orphans:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                except (ProcessLookupError, ChildProcessError):
-                    pass  # already gone or reaped elsewhere
-
-    def _is_sandboxed(self, pid: int) -> bool:
-        """Whether `pid` belongs to a test (by uid when dropped, else by environment)."""
-        try:
-            if self.policy.user is not None:
-                return os.stat(f"/proc/{pid}").st_uid == self.policy.user[0]
-            environ = Path(f"/proc/{pid}/environ").read_bytes()
-        except OSError:
-            return False
-        return b"minireactor-grade-" in environ  # HOME and TMPDIR point into our folder
 
 
 def _send_job(fd: int, message: bytes) -> None:
@@ -310,14 +351,20 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _parse_report(report: bytes, token: str, pid: int) -> tuple[bool, str] | None:
-    """Find the token-authenticated verdict from `pid` in the report pipe's bytes."""
+def _parse_report(report: bytes, token: str, pid: int | None) -> tuple[bool, str] | None:
+    """Find the token-authenticated verdict from `pid` in the report pipe's bytes.
+
+    `pid` is None under bubblewrap, where the child's pid is its namespace's;
+    the guard itself then refuses to report from any process but the one
+    that armed it (a forked copy holds the token too).
+    """
     marker = b"MRG1 " + token.encode("ascii") + b" "
     start = report.find(marker)
     while start != -1:
         end = report.find(b"\n", start)
         fields = report[start + len(marker):end].split(b" ") if end != -1 else []
-        if len(fields) == 3 and fields[0] == b"%d" % pid and fields[2].isdigit():
+        from_child = pid is None or fields[:1] == [b"%d" % pid]
+        if len(fields) == 3 and from_child and fields[2].isdigit():
             body = report[end + 1:end + 1 + int(fields[2])].decode("utf-8", "replace")
             return fields[1] == b"PASS", body
         start = report.find(marker, start + 1)
@@ -325,11 +372,15 @@ def _parse_report(report: bytes, token: str, pid: int) -> tuple[bool, str] | Non
 
 
 def _judge(
-    proc: subprocess.Popen[bytes], report: bytes, token: str, timed_out: bool, limits: Limits
+    proc: subprocess.Popen[bytes], report: bytes, token: str, timed_out: bool, limits: Limits,
+    group: TestGroup | None = None, pid: int | None = None,
 ) -> Verdict:
     """Combine the exit status and the authenticated report into a verdict."""
     code = proc.returncode
-    parsed = _parse_report(report, token, proc.pid)
+    parsed = _parse_report(report, token, pid)
+    if group is not None and group.memory_failures():
+        return Verdict(False, f"the test's processes together used more than {limits.memory_mb} "
+                       "MiB (the per-test memory limit)", returncode=code)
     if timed_out:
         return Verdict(False, f"timed out after {limits.wall:g} s (wall clock): an infinite "
                        "loop, a deadlock, or waiting for something that never came?",
@@ -365,27 +416,6 @@ def _tail(stream: BinaryIO) -> str:
     if len(text) > _OUTPUT_TAIL or size > _OUTPUT_TAIL * 4:
         text = "[... earlier output cut ...]\n" + text[-_OUTPUT_TAIL:]
     return text
-
-
-def _children_of(parent: int) -> list[int]:
-    """Pids whose parent is `parent` (from /proc; empty where there is none)."""
-    found = []
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return []
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{name}/stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may hold spaces; ppid follows it.
-        fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 1 and fields[1] == str(parent):
-            found.append(int(name))
-    return found
 
 
 def _become_subreaper() -> None:
