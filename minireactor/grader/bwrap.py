@@ -92,9 +92,10 @@ class Bubblewrap:
         if not root:
             argv.append("--unshare-user")  # an ordinary user needs one for the others
         argv += self._system()
+        size = str(self.tmp_mb << 20)  # world-writable and sticky, like the host's
         argv += ["--proc", "/proc", "--dev", "/dev",
-                 "--size", str(self.tmp_mb << 20), "--tmpfs", "/dev/shm",
-                 "--size", str(self.tmp_mb << 20), "--tmpfs", "/tmp"]
+                 "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
+                 "--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
         made: set[str] = {"/", "/usr", "/etc", "/proc", "/dev", "/tmp"}
         for path in (*binds.read_only, *binds.same_path):
             argv += _parents(path, made) + ["--ro-bind", path, path]

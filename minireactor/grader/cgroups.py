@@ -79,11 +79,19 @@ class TestGroup:
                         break
                     time.sleep(0.005)
 
-    def memory_failures(self) -> int:
-        """How often the memory cap refused an allocation (v1 `memory.failcnt`)."""
+    def oom_kills(self) -> int:
+        """How many of the test's processes the kernel killed for passing the memory cap.
+
+        Read before `kill_all` removes the group (v1 `memory.oom_control`, v2
+        `memory.events`; `failcnt` is not used: recent kernels leave it at 0).
+        """
         for folder in self.folders:
-            with contextlib.suppress(OSError, ValueError):
-                return int((folder / "memory.failcnt").read_text())
+            for name in ("memory.oom_control", "memory.events"):
+                with contextlib.suppress(OSError):
+                    for line in (folder / name).read_text().splitlines():
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill":
+                            return int(value)
         return 0
 
 

@@ -230,10 +230,10 @@ class Sandbox:
             os.close(job_r)
             os.close(report_w)
             _send_job(job_w, message)
-            timed_out = self._wait(proc, job.limits.wall, group)
+            timed_out, oom_kills = self._wait(proc, job.limits.wall, group)
             duration = time.monotonic() - started
             report = _read_all(report_r)
-            verdict = _judge(proc, report, token, timed_out, job.limits, group,
+            verdict = _judge(proc, report, token, timed_out, job.limits, oom_kills,
                              None if self.bwrap else proc.pid)
             verdict.duration = duration
             verdict.stdout = _tail(out)
@@ -297,8 +297,13 @@ class Sandbox:
             self._children.add(proc.pid)
         return proc
 
-    def _wait(self, proc: subprocess.Popen[bytes], wall: float, group: TestGroup | None) -> bool:
-        """Wait up to `wall` seconds; then kill everything the test started. True if timed out."""
+    def _wait(
+        self, proc: subprocess.Popen[bytes], wall: float, group: TestGroup | None
+    ) -> tuple[bool, int]:
+        """Wait up to `wall` seconds; then kill everything the test started.
+
+        Returns whether it timed out, and how many processes the memory cap killed.
+        """
         try:
             proc.wait(timeout=wall)
             timed_out = False
@@ -308,14 +313,16 @@ class Sandbox:
         # takes every descendant with it; the cgroup and the sweep find the rest.
         _kill_group(proc.pid)
         proc.wait()
+        oom_kills = 0
         if group is not None:
+            oom_kills = group.oom_kills()
             group.kill_all()
         with self._spawn_lock:
             self._children.discard(proc.pid)
             if self.bwrap is None:
                 orphans_of = os.getpid() if self.policy.contain_orphans else None
                 sweep(proc.pid, orphans_of, set(self._children))
-        return timed_out
+        return timed_out, oom_kills
 
 
 def _send_job(fd: int, message: bytes) -> None:
@@ -373,12 +380,12 @@ def _parse_report(report: bytes, token: str, pid: int | None) -> tuple[bool, str
 
 def _judge(
     proc: subprocess.Popen[bytes], report: bytes, token: str, timed_out: bool, limits: Limits,
-    group: TestGroup | None = None, pid: int | None = None,
+    oom_kills: int = 0, pid: int | None = None,
 ) -> Verdict:
     """Combine the exit status and the authenticated report into a verdict."""
     code = proc.returncode
     parsed = _parse_report(report, token, pid)
-    if group is not None and group.memory_failures():
+    if oom_kills:
         return Verdict(False, f"the test's processes together used more than {limits.memory_mb} "
                        "MiB (the per-test memory limit)", returncode=code)
     if timed_out:
