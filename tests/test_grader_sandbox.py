@@ -31,8 +31,20 @@ needs_bwrap = pytest.mark.skipif(find_bwrap() is None,
 needs_linux = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
 
 
-def check(attack: Attack, tmp_path: Path, policy: Policy | None) -> None:
+def check(attack: Attack, tmp_path: Path, policy: Policy | None, shared_tmp: bool = False) -> None:
+    """Grade one attack and assert it was contained.
+
+    `shared_tmp`: the fallback shares the host's world-writable /tmp and
+    /dev/shm with graded code (it says so); marks left there are removed and
+    not counted, while the planted results, the other student's file and the
+    repository must stay untouched.
+    """
     outcome = run_attack(attack, tmp_path, policy)
+    if shared_tmp:
+        shared = [p for p in outcome.tampered if p.startswith(("/tmp/PWNED-", "/dev/shm/PWNED-"))]
+        for path in shared:
+            os.unlink(path)
+        outcome.tampered = [p for p in outcome.tampered if p not in shared]
     assert outcome.ran == {t.removeprefix("hidden:") for t in attack.tests}, outcome.explain()
     assert outcome.failed == attack.expected_failures(), outcome.explain()
     assert not outcome.stray, f"processes outlived the grade: {outcome.stray}"
@@ -79,7 +91,7 @@ def test_attack_is_contained_by_the_fallback(attack: Attack, tmp_path: Path) -> 
     if not IS_ROOT and attack.name in ("write_everywhere", "tamper_test_files"):
         pytest.skip("without root or bubblewrap graded code runs as the grader's user: "
                     "files are not isolated (the fallback says so)")
-    check(attack, tmp_path, fallback_policy())
+    check(attack, tmp_path, fallback_policy(), shared_tmp=True)
 
 
 def test_the_fallback_says_what_it_does_not_isolate() -> None:

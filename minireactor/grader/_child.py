@@ -77,10 +77,12 @@ def _apply_limits(limits: dict[str, Any]) -> None:
 
 
 def _make_undumpable() -> None:
-    """Make /proc/self/mem unreadable to this (unprivileged) process.
+    """Make /proc/self/mem unreadable to this process and its children.
 
-    A non-dumpable process's /proc files belong to root, so graded code running
-    as the sandbox user cannot read its own memory to look for the token.
+    A non-dumpable process's /proc files belong to root (of its user
+    namespace), so graded code cannot read its own memory to look for the
+    token. As an ordinary user without bubblewrap, the grader's own memory is
+    still the user's to read: the fallback does not isolate that.
     """
     import ctypes  # imported before the guard is armed; graded code may not use it
 
@@ -348,8 +350,7 @@ def main(job: dict[str, Any]) -> None:
     from minireactor.grader import testing  # trusted: imported before any graded code
 
     helpers = dict(vars(testing))  # the whole namespace, checked before the verdict
-    if job.get("drop_to"):
-        _make_undumpable()
+    _make_undumpable()
     audit: Callable[..., None] = sys.audit
     exit_now = os._exit
     token = str(job.pop("token")).encode("ascii")
