@@ -45,6 +45,7 @@ from .cgroups import Cgroups, TestGroup
 from .sweep import sweep
 
 _CHILD_SOURCE = Path(__file__).with_name("_child.py")
+_PACKAGE = Path(__file__).resolve().parents[1]  # minireactor/: all the sandbox may import
 _OUTPUT_TAIL = 4000  # characters of captured stdout/stderr kept per stream
 _REPORT_LIMIT = 1 << 20
 
@@ -272,8 +273,7 @@ class Sandbox:
     ) -> list[str]:
         inner = [self.policy.python, "-I", "-B", "-c", _BOOTSTRAP, str(job_r)]
         if self.bwrap is not None:
-            package = str(Path(__file__).resolve().parents[1])
-            binds = Binds((*self._python_folders, package), job.extra_path,
+            binds = Binds((*self._python_folders, str(_PACKAGE)), job.extra_path,
                           str(subdir), str(workdir))
             inner = self.bwrap.command(inner, binds=binds,
                                        drop_user=self.policy.user is not None)

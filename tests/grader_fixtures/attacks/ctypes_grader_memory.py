@@ -1,4 +1,4 @@
-# attack: ctypes writes into the grader's memory (the parent's /proc/<pid>/mem, then our own helpers)
+# attack: ctypes writes into the grader's memory: the parent's /proc/<pid>/mem, then the helpers' code in our own process
 # base: wrong
 # tests: test_runs_in_deadline_order test_cancel
 # expect-fail: *
@@ -14,7 +14,21 @@ for _pid in (_os.getppid(), 1):
             _mem.write(b"\xcc")
     except (OSError, ValueError) as _exc:
         print(f"/proc/{_pid}/mem: {_exc}")
-# Make `expect` return at once by copying the code of a no-op over it, in memory.
-_noop = (lambda *a: None).__code__
-_target = _helpers.expect.__code__
-_ctypes.memmove(id(_target), id(_noop), 16)
+
+
+def _noop(*args, **kwargs):  # type: ignore[no-untyped-def]
+    return None
+
+
+def _swap_code(function, code) -> None:  # type: ignore[no-untyped-def]
+    """Point a function object's code pointer at `code`, behind the interpreter's back."""
+    slots = _ctypes.cast(id(function), _ctypes.POINTER(_ctypes.c_void_p))
+    for index in range(2, 20):
+        if slots[index] == id(function.__code__):
+            slots[index] = id(code)
+            return
+
+
+_KEEP = _noop.__code__  # stays referenced: the swapped pointers borrow it
+for _function in (_helpers.expect, _helpers.same):
+    _swap_code(_function, _KEEP)

@@ -2,7 +2,7 @@
 # base: solution
 # tests: test_cancel test_runs_in_deadline_order
 # expect-fail: test_cancel
-# wall: 10
+# wall: 40
 # needs: cgroup
 import os as _os
 
@@ -12,8 +12,6 @@ _plain_cancel = Timer.cancel  # noqa: F821 - defined by the base above
 def _hog(mib: int) -> None:
     block = bytearray(mib << 20)
     block[::4096] = b"\x01" * len(range(0, len(block), 4096))  # touch every page (no overcommit)
-    with open("/proc/self/comm", "w") as comm:
-        comm.write("m@NONCE@"[:15])
 
 
 def _cancel(self):  # type: ignore[no-untyped-def]

@@ -11,11 +11,8 @@ _plain_cancel = Timer.cancel  # noqa: F821 - defined by the base above
 def _cancel(self):  # type: ignore[no-untyped-def]
     for sig in (_signal.SIGTERM, _signal.SIGINT, _signal.SIGHUP):
         _signal.signal(sig, _signal.SIG_IGN)
-    if _os.fork() == 0:
-        with open("/proc/self/comm", "w") as comm:
-            comm.write("s@NONCE@"[:15])
-        while True:
-            pass
+    if _os.fork() == 0:  # a shell that ignores SIGTERM too, named by the nonce
+        _os.execv("/bin/sh", ["sh", "-c", "trap '' TERM INT HUP; while :; do :; done", "@NONCE@"])
     while True:
         pass
 

@@ -2,7 +2,7 @@
 # base: solution
 # tests: test_cancel
 # expect-fail: test_cancel
-# wall: 10
+# wall: 20
 _plain_cancel = Timer.cancel  # noqa: F821 - defined by the base above
 
 
