@@ -21,13 +21,13 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from grader_attacks import Attack, Outcome, attacks, run_attack  # noqa: E402
+from grader_attacks import Attack, Outcome, attacks, run_attack
 
-import minireactor.grader.bwrap as bwrap  # noqa: E402
-import minireactor.grader.cgroups as cgroups  # noqa: E402
-import minireactor.grader.runner as runner  # noqa: E402
-import minireactor.grader.sandbox as sandbox  # noqa: E402
-from minireactor.grader.sandbox import Policy, default_policy  # noqa: E402
+import minireactor.grader.bwrap as bwrap
+import minireactor.grader.cgroups as cgroups
+import minireactor.grader.runner as runner
+import minireactor.grader.sandbox as sandbox
+from minireactor.grader.sandbox import Policy, default_policy
 
 Patch = Callable[[ExitStack], None]
 
@@ -49,7 +49,8 @@ def drop_args(*unwanted: str) -> Patch:
                 out.append(arg)
         return out
 
-    return lambda stack: stack.enter_context(mock.patch.object(bwrap.Bubblewrap, "command", command))
+    return lambda stack: stack.enter_context(
+        mock.patch.object(bwrap.Bubblewrap, "command", command))
 
 
 def edit_package(path: str, *edits: str) -> Patch:
@@ -129,22 +130,27 @@ MUTATIONS: dict[str, tuple[Patch, str, str]] = {
             "pass")), "fork_bomb", "default"),
     "fallback process-tree sweep (no cgroup)": (no_sweep, "setsid_deep_chain", FALLBACK),
     "helpers bind names at definition time (testing.same)": (
-        edit_package("grader/testing.py", "    pending = [(actual, expected)]",
+        edit_package("grader/testing.py", "    pending: list[tuple[Any, Any]] = [(actual, expected)]",
                      "    _type, _len, _zip = type, len, zip  # looked up at call time\n"
-                     "    pending = [(actual, expected)]"),
+                     "    pending: list[tuple[Any, Any]] = [(actual, expected)]"),
         "helper_namespace_transient", "default"),
     "test functions bind judges at definition time (_bind_judges)": (
-        edit_package("grader/_child.py", "        arguments.args += [ast.arg(arg=name) for name in names]\n"
-                     "        arguments.defaults += [ast.Name(id=name, ctx=ast.Load()) for name in names]\n",
+        edit_package("grader/_child.py",
+                     "        arguments.args += [ast.arg(arg=name) for name in names]\n"
+                     "        arguments.defaults += [ast.Name(id=name, ctx=ast.Load())"
+                     " for name in names]\n",
                      "", "bound[node.name] = names", "bound[node.name] = ()"),
         "test_module_transient", "default"),
     "the integrity checks (module, bindings, namespaces: they back each other up)": (
         edit_package("grader/_child.py",
-                     '"""Fail if graded code added names to the test module or swapped its helpers."""',
+                     '"""Fail if graded code added names to the test module or swapped its '
+                     'helpers."""',
                      "return",
-                     '"""Fail if a function bound anything but the grader\'s own objects at definition time."""',
+                     '"""Fail if a function bound anything but the grader\'s own objects at '
+                     'definition time."""',
                      "return",
-                     '"""Fail unless `current` holds exactly the names and objects it held in `before`."""',
+                     '"""Fail unless `current` holds exactly the names and objects it held in '
+                     '`before`."""',
                      "return", "if sys.modules.get(TESTING) is not testing:", "if False:"),
         "patch_framework", "default"),
     "audit guard blocks ctypes calls": (
@@ -157,8 +163,9 @@ def policy_for(kind: str) -> Policy | None:
     if kind == NO_CGROUPS:
         return Policy(user=default_policy().user, contain_orphans=True, cgroups=False)
     if kind == FALLBACK:
+        python = shutil.which("python3", path="/usr/bin") or sys.executable
         return Policy(user=default_policy().user, contain_orphans=True, isolation="none",
-                      cgroups=False, python=shutil.which("python3", path="/usr/bin") or sys.executable)
+                      cgroups=False, python=python)
     return None
 
 

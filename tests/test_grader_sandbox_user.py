@@ -29,9 +29,10 @@ WITHOUT_ROOT = ["setsid_daemon_rewrites_results", "setsid_deep_chain", "fork_bom
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
-                       reason="becoming an ordinary user needs root (as one, see test_grader_sandbox)"),
+                       reason="becoming an ordinary user needs root (as one: test_grader_sandbox)"),
     pytest.mark.skipif(find_bwrap() is None, reason="bubblewrap (bwrap) is missing"),
-    pytest.mark.skipif(SETPRIV is None or PYTHON is None, reason="needs setpriv and /usr/bin/python3"),
+    pytest.mark.skipif(SETPRIV is None or PYTHON is None,
+                       reason="needs setpriv and /usr/bin/python3"),
 ]
 
 # Runs as nobody: grade one attack with the default policy and print what the harness saw.

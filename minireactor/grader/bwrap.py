@@ -98,7 +98,7 @@ class Bubblewrap:
                  "--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
         made: set[str] = {"/", "/usr", "/etc", "/proc", "/dev", "/tmp"}
         for path in (*binds.read_only, *binds.same_path):
-            argv += _parents(path, made) + ["--ro-bind", path, path]
+            argv += [*_parents(path, made), "--ro-bind", path, path]
         if binds.submission is not None:
             argv += _parents(f"{GRADE_DIR}/submission", made)
             argv += ["--ro-bind", binds.submission, f"{GRADE_DIR}/submission"]

@@ -30,7 +30,8 @@ _ROOT = Path("/sys/fs/cgroup")
 _COUNTER = itertools.count()
 # The shell runs as the test's first process: it moves itself into the
 # groups (the files after it), then becomes the real command (after "--").
-_JOIN = 'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 126; shift; done; shift; exec "$@"'
+_JOIN = ('for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 126; shift; done; '
+         'shift; exec "$@"')
 
 
 @dataclass(frozen=True)

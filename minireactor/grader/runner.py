@@ -21,9 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .bwrap import find_bwrap
 from .exercises import Exercise, ExerciseError, TestCase, find_exercises
 from .report import ExerciseResult, GradeReport, TestResult
-from .bwrap import find_bwrap
 from .sandbox import Job, Policy, Sandbox, default_policy
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding minireactor/

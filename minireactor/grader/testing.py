@@ -50,7 +50,7 @@ def points(value: float, *, timeout: float | None = None) -> Callable[[F], F]:
 # builtins, changes nothing they see. The defaults tuple cannot be changed in
 # place, and the grader's runner ends a test that assigns `__defaults__`.
 # Callers never pass these arguments.
-def same(  # noqa: PLR0913 - the bound names, see above
+def same(
     actual: object, expected: object,
     _type: Any = type, _plain: Any = _PLAIN, _len: Any = len, _set: Any = set,
     _list: Any = list, _tuple: Any = tuple, _dict: Any = dict, _sets: Any = (set, frozenset),
@@ -62,7 +62,7 @@ def same(  # noqa: PLR0913 - the bound names, see above
     else must have exactly the expected's type (when that is a plain type).
     Iterative (a stack of pairs), so it never looks itself up by name.
     """
-    pending = [(actual, expected)]
+    pending: list[tuple[Any, Any]] = [(actual, expected)]
     while pending:
         got, want = pending.pop()
         kind = _type(want)
