@@ -130,7 +130,8 @@ MUTATIONS: dict[str, tuple[Patch, str, str]] = {
             "pass")), "fork_bomb", "default"),
     "fallback process-tree sweep (no cgroup)": (no_sweep, "setsid_deep_chain", FALLBACK),
     "helpers bind names at definition time (testing.same)": (
-        edit_package("grader/testing.py", "    pending: list[tuple[Any, Any]] = [(actual, expected)]",
+        edit_package("grader/testing.py",
+                     "    pending: list[tuple[Any, Any]] = [(actual, expected)]",
                      "    _type, _len, _zip = type, len, zip  # looked up at call time\n"
                      "    pending: list[tuple[Any, Any]] = [(actual, expected)]"),
         "helper_namespace_transient", "default"),

@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,8 @@ from grader_attacks import Attack, attacks, run_attack, secrets_of_the_exercise,
 
 from minireactor.grader.bwrap import find_bwrap
 from minireactor.grader.cgroups import Cgroups
-from minireactor.grader.sandbox import Policy, Sandbox, default_policy
+from minireactor.grader.runner import PACKAGE_ROOT, protect_private_files
+from minireactor.grader.sandbox import Job, Limits, Policy, Sandbox, default_policy
 
 ALL = attacks()
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -117,3 +120,55 @@ def test_requiring_bubblewrap_where_it_is_missing_is_a_clear_error(
 @pytest.mark.skipif(not IS_ROOT, reason="dropping to nobody needs root")
 def test_nobody_exists_for_the_root_runs() -> None:
     assert pwd.getpwnam("nobody").pw_uid == default_policy().user[0]  # type: ignore[index]
+
+
+@needs_bwrap
+@needs_linux
+@pytest.mark.timeout(60)
+def test_a_test_may_run_system_programs_and_unix_sockets_in_its_private_tmp(tmp_path: Path) -> None:
+    """What a test starting its own Xvfb needs: /usr/bin programs and /tmp for sockets."""
+    source = (
+        "import socket, subprocess\n"
+        "def test_system():\n"
+        "    out = subprocess.run(['/usr/bin/env', 'sh', '-c', 'echo $((6*7))'],\n"
+        "                         capture_output=True, text=True, check=True).stdout\n"
+        "    assert out.strip() == '42', out\n"
+        "    server = socket.socket(socket.AF_UNIX)\n"
+        "    server.bind('/tmp/.X11-unix-like')\n"
+        "    server.listen()\n"
+        "    client = socket.socket(socket.AF_UNIX)\n"
+        "    client.connect('/tmp/.X11-unix-like')\n"
+        "    assert sorted(os.listdir('/tmp')) == ['.X11-unix-like']\n"
+        "import os\n"
+    )
+    submission = tmp_path / "solution.py"
+    submission.write_text("VALUE = 1\n")
+    sandbox = Sandbox(default_policy(contain_orphans=False), [str(PACKAGE_ROOT)])
+    job = Job(source, "test_system.py", "test_system", "test_system", submission,
+              "solution.py", Limits(wall=30))
+    verdict = sandbox.run(job)
+    assert verdict.passed, verdict.output()
+
+
+@pytest.mark.skipif(not IS_ROOT or shutil.which("setpriv") is None,
+                    reason="checking what nobody can read needs root and setpriv")
+def test_private_files_are_unreadable_by_the_sandbox_user() -> None:
+    root = Path(tempfile.mkdtemp(prefix="protect-"))  # pytest's tmp_path is root's alone
+    try:
+        root.chmod(0o755)
+        exercise = root / "exercises" / "03-timers"
+        shutil.copytree(PACKAGE_ROOT / "exercises" / "03-timers", exercise)
+        changed = protect_private_files(root / "exercises")
+        assert {p.name for p in changed} == {"hidden", "solution"}
+        hidden = exercise / "hidden" / "test_timers_hidden.py"
+        for secret in (hidden, exercise / "solution" / "timers.py"):
+            read = _as_nobody("cat", str(secret))
+            assert read.returncode != 0 and b"Permission denied" in read.stderr
+        assert _as_nobody("cat", str(exercise / "tests" / "test_timers.py")).returncode == 0
+    finally:
+        shutil.rmtree(root)
+
+
+def _as_nobody(*argv: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv],
+                          capture_output=True, check=False)

@@ -110,14 +110,18 @@ class Cgroups:
         v1_memory = _ROOT / "memory" / own.get("memory", "/").lstrip("/")
         v1_pids = _ROOT / "pids" / own.get("pids", "/").lstrip("/")
         if _writable(v1_memory) and _writable(v1_pids):
-            return Cgroups(v1_memory, v1_pids)
+            found = Cgroups(v1_memory, v1_pids)
+            found.remove_stale()
+            return found
         v2 = _ROOT / own.get("", "/").lstrip("/")
         try:
             controllers = (v2 / "cgroup.subtree_control").read_text().split()
         except OSError:
             return None
         if {"memory", "pids"} <= set(controllers) and os.access(v2, os.W_OK):
-            return Cgroups(v2, None)
+            found = Cgroups(v2, None)
+            found.remove_stale()
+            return found
         return None
 
     def create(self, memory_mb: int, max_pids: int) -> TestGroup | None:
@@ -147,6 +151,27 @@ class Cgroups:
                     folder.rmdir()
             return None
         return TestGroup(tuple(made))
+
+    def remove_stale(self) -> None:
+        """Remove empty groups of graders that were killed before they could."""
+        for parent in (self.memory_parent, self.pids_parent):
+            if parent is None:
+                continue
+            for folder in parent.glob("minireactor-grade-*-*"):
+                if _stale(folder):
+                    with contextlib.suppress(OSError):  # another grader got there first
+                        folder.rmdir()
+
+
+def _stale(folder: Path) -> bool:
+    """Whether `folder` is an empty group left by a grader that is no longer running."""
+    pid = folder.name.split("-")[2]
+    if not pid.isdigit() or os.path.exists(f"/proc/{pid}"):
+        return False
+    try:
+        return not (folder / "cgroup.procs").read_text().strip()
+    except OSError:
+        return False
 
 
 def _own_groups() -> dict[str, str]:

@@ -136,6 +136,24 @@ def grade_names(
     return grade(found, **options)  # type: ignore[arg-type]
 
 
+def protect_private_files(exercises_dir: Path) -> list[Path]:
+    """Make every exercise's hidden/ and solution/ readable by their owner only.
+
+    For a grader running as root (Gradescope's `run_autograder`): the tests
+    run as `nobody`, who then cannot read them even without bubblewrap (which
+    does not show them at all). The grader reads hidden tests itself, before
+    any student code runs, and sends them over the job pipe. Returns the
+    folders changed.
+    """
+    changed = []
+    for folder in sorted([*exercises_dir.glob("*/hidden"), *exercises_dir.glob("*/solution")]):
+        for path in folder.rglob("*"):
+            path.chmod(0o700 if path.is_dir() else 0o600)
+        folder.chmod(0o700)
+        changed.append(folder)
+    return changed
+
+
 _checked: dict[tuple[int, int], bool] = {}
 _announced: set[str] = set()
 
@@ -176,4 +194,5 @@ def _usable(policy: Policy) -> Policy:
     return dataclasses.replace(policy, user=None)
 
 
-__all__ = ["ExerciseError", "Source", "grade", "grade_names", "locate_exercises"]
+__all__ = ["ExerciseError", "Source", "grade", "grade_names", "locate_exercises",
+           "protect_private_files"]
