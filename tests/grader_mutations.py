@@ -154,9 +154,10 @@ MUTATIONS: dict[str, tuple[Patch, str, str]] = {
                      '`before`."""',
                      "return", "if sys.modules.get(TESTING) is not testing:", "if False:"),
         "patch_framework", "default"),
-    "audit guard blocks ctypes calls": (
+    "audit guard blocks ctypes (its import, its calls)": (
         edit_package("grader/_child.py", 'event.startswith("ctypes.") and event != "ctypes.dlopen"',
-                     "False"), "ctypes_grader_memory", "default"),
+                     "False", "and args[0] in blocked_imports", "and False"),
+        "ctypes_grader_memory", "default"),
 }
 
 

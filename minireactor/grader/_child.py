@@ -51,6 +51,11 @@ BLOCKED_EVENTS = frozenset({
 })
 
 
+# Modules that write memory directly: the guard sees their calls only partly
+# (ctypes.cast and pointer stores raise no audit event), so importing them
+# ends the test. The runner's own use of ctypes (prctl) happens before the
+# guard is armed, and it then removes them from sys.modules (`_forget_ctypes`).
+BLOCKED_IMPORTS = frozenset({"ctypes", "_ctypes"})
 # Function attributes that hold what a test bound at definition time (see
 # `_bind_judges`): the tuple cannot be changed in place, and replacing it
 # ends the test. (`__kwdefaults__` is a dict, mutable in place: never used.)
@@ -142,6 +147,7 @@ def _arm_guard(token: bytes, report_fd: int, main_frame: types.FrameType) -> Non
     write, exit_now, getpid, getframe = os.write, os._exit, os.getpid, sys._getframe
     text_type, type_of, length, same_code = str, type, len, _same_code
     report_event, blocked_events = REPORT_EVENT, BLOCKED_EVENTS
+    blocked_imports = BLOCKED_IMPORTS
     frozen_attributes = FROZEN_ATTRIBUTES
     max_detail, violation_exit = MAX_DETAIL, VIOLATION_EXIT
     state = {"reported": False}
@@ -174,6 +180,9 @@ def _arm_guard(token: bytes, report_fd: int, main_frame: types.FrameType) -> Non
         blocked = event in blocked_events or (
             event.startswith("ctypes.") and event != "ctypes.dlopen"
         ) or (
+            event == "import" and length(args) > 0 and type_of(args[0]) is text_type
+            and args[0] in blocked_imports
+        ) or (
             event == "object.__setattr__" and length(args) == 3
             and type_of(args[1]) is text_type and (
                 args[1] in frozen_attributes
@@ -181,7 +190,8 @@ def _arm_guard(token: bytes, report_fd: int, main_frame: types.FrameType) -> Non
         )
         if blocked:
             if not state["reported"]:
-                send(b"FAIL", f"graded code used {event}, which is not allowed while grading")
+                what = f"import {args[0]}" if event == "import" else event
+                send(b"FAIL", f"graded code used {what}, which is not allowed while grading")
             exit_now(violation_exit)
 
     sys.addaudithook(hook)
@@ -235,6 +245,12 @@ def _drop_privileges(drop_to: list[int] | None) -> None:
         os.setresuid(uid, uid, uid)
     pr_set_no_new_privs = 38
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_no_new_privs, 1, 0, 0, 0)
+
+
+def _forget_ctypes() -> None:
+    """Drop ctypes from sys.modules, so that graded code importing it meets the guard."""
+    for name in [n for n in sys.modules if n in BLOCKED_IMPORTS or n.startswith("ctypes.")]:
+        del sys.modules[name]
 
 
 def _helper_imports(tree: ast.Module) -> dict[str, str]:
@@ -351,6 +367,7 @@ def main(job: dict[str, Any]) -> None:
 
     helpers = dict(vars(testing))  # the whole namespace, checked before the verdict
     _make_undumpable()
+    _forget_ctypes()
     audit: Callable[..., None] = sys.audit
     exit_now = os._exit
     token = str(job.pop("token")).encode("ascii")
