@@ -23,9 +23,12 @@ from minireactor.grader.runner import PACKAGE_ROOT
 
 PYTHON = shutil.which("python3", path="/usr/bin:/bin")
 SETPRIV = shutil.which("setpriv")
-WITHOUT_ROOT = ["setsid_daemon_rewrites_results", "setsid_deep_chain", "fork_bomb", "thread_bomb",
-                "network_exfiltration", "read_hidden_via_sys_path", "kill_everyone",
-                "one_huge_touched_allocation", "tamper_test_files", "read_token_or_pipe"]
+# Where the ordinary user's sandbox differs from root's: no cgroup (the PID
+# namespace alone ends daemons; RLIMIT_NPROC in the user namespace caps forks;
+# RLIMIT_AS caps memory), a user namespace, and no user drop (non-dumpable only).
+WITHOUT_ROOT = ["setsid_daemon_rewrites_results", "setsid_deep_chain", "fork_bomb",
+                "network_exfiltration", "read_hidden_via_sys_path", "one_huge_touched_allocation",
+                "read_token_or_pipe"]
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,

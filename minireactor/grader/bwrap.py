@@ -76,7 +76,10 @@ class Bubblewrap:
     path: str
     tmp_mb: int = 64  # size of the private /tmp and of /dev/shm
 
-    def command(self, inner: list[str], *, binds: Binds, drop_user: bool = False) -> list[str]:
+    def command(
+        self, inner: list[str], *, binds: Binds, drop_user: bool = False,
+        info_fd: int | None = None,
+    ) -> list[str]:
         """The argv that runs `inner` inside a fresh sandbox.
 
         Args:
@@ -84,6 +87,7 @@ class Bubblewrap:
             binds: the host folders the test may see.
             drop_user: keep CAP_SETUID/CAP_SETGID so the child can switch to
                 an unprivileged user itself (only when the grader is root).
+            info_fd: a descriptor bwrap writes {"child-pid": N} to (see `sandbox.py`).
         """
         root = os.geteuid() == 0
         argv = [self.path, "--unshare-ipc", "--unshare-pid", "--unshare-net",
@@ -91,6 +95,8 @@ class Bubblewrap:
                 "--hostname", "grader"]
         if not root:
             argv.append("--unshare-user")  # an ordinary user needs one for the others
+        if info_fd is not None:
+            argv += ["--info-fd", str(info_fd)]
         argv += self._system()
         size = str(self.tmp_mb << 20)  # world-writable and sticky, like the host's
         argv += ["--proc", "/proc", "--dev", "/dev",

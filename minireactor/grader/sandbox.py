@@ -224,14 +224,17 @@ class Sandbox:
             "limits": self._limits(job.limits), "drop_to": self.policy.user,
         }).encode()
         group = self._cgroup(job.limits)
+        info_r, info_w = os.pipe()  # bwrap says there which pid its namespace's first process has
         with open(base / "stdout", "w+b") as out, open(base / "stderr", "w+b") as err:
             started = time.monotonic()
-            argv = self._argv(job_r, job, workdir, subdir, group)
-            proc = self._spawn(argv, job_r, report_w, out.fileno(), err.fileno(), workdir)
-            os.close(job_r)
-            os.close(report_w)
+            argv = self._argv(job_r, info_w, job, workdir, subdir, group)
+            proc = self._spawn(argv, (job_r, report_w, info_w), out.fileno(), err.fileno(),
+                               workdir)
+            for fd in (job_r, report_w, info_w):
+                os.close(fd)
             _send_job(job_w, message)
             timed_out, oom_kills = self._wait(proc, job.limits.wall, group)
+            _wait_for_namespace(_read_all(info_r))
             duration = time.monotonic() - started
             report = _read_all(report_r)
             verdict = _judge(proc, report, token, timed_out, job.limits, oom_kills,
@@ -269,18 +272,19 @@ class Sandbox:
                 "file_mb": limits.file_mb, "nproc": nproc}
 
     def _argv(
-        self, job_r: int, job: Job, workdir: Path, subdir: Path, group: TestGroup | None
+        self, job_r: int, info_w: int, job: Job, workdir: Path, subdir: Path,
+        group: TestGroup | None,
     ) -> list[str]:
         inner = [self.policy.python, "-I", "-B", "-c", _BOOTSTRAP, str(job_r)]
         if self.bwrap is not None:
             binds = Binds((*self._python_folders, str(_PACKAGE)), job.extra_path,
                           str(subdir), str(workdir))
-            inner = self.bwrap.command(inner, binds=binds,
+            inner = self.bwrap.command(inner, binds=binds, info_fd=info_w,
                                        drop_user=self.policy.user is not None)
         return (group.join_prefix() if group else []) + inner
 
     def _spawn(
-        self, argv: list[str], job_r: int, report_w: int, out: int, err: int, workdir: Path
+        self, argv: list[str], fds: tuple[int, ...], out: int, err: int, workdir: Path
     ) -> subprocess.Popen[bytes]:
         env = {
             "PATH": "/usr/bin:/bin", "HOME": f"{GRADE_DIR}/work" if self.bwrap else str(workdir),
@@ -292,7 +296,7 @@ class Sandbox:
         with self._spawn_lock:  # the orphan sweep must not see a child before we record it
             proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                pass_fds=(job_r, report_w), cwd=workdir, env=env, start_new_session=True,
+                pass_fds=fds, cwd=workdir, env=env, start_new_session=True,
             )
             self._children.add(proc.pid)
         return proc
@@ -323,6 +327,28 @@ class Sandbox:
                 orphans_of = os.getpid() if self.policy.contain_orphans else None
                 sweep(proc.pid, orphans_of, set(self._children))
         return timed_out, oom_kills
+
+
+def _wait_for_namespace(info: bytes, deadline: float = 10.0) -> None:
+    """Wait until the test's PID namespace is empty (`info`: what bwrap wrote on --info-fd).
+
+    bwrap itself may exit (or be killed) while the kernel is still killing the
+    namespace's processes; its first process finishes exiting only after all
+    the others have, so waiting for that one pid is enough.
+    """
+    try:  # bwrap writes first; only its document counts (a test could append to the pipe)
+        pid = int(json.JSONDecoder().raw_decode(info.decode())[0]["child-pid"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return  # no bwrap, or it died before it started the sandbox
+    give_up = time.monotonic() + deadline
+    while time.monotonic() < give_up:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except OSError:
+            return  # gone and reaped
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.002)
 
 
 def _send_job(fd: int, message: bytes) -> None:
