@@ -23,11 +23,19 @@ def _cancel(self):  # type: ignore[no-untyped-def]
             if _os.fork() == 0:
                 _hog(613)
                 _os.write(ready_w, b"x")
+                _os.close(ready_w)
                 _os.read(hold_r, 1)  # hold the memory until the test ends
                 _os._exit(0)
+        _os.close(ready_w)  # so a read sees EOF once every child is gone
         held = b""
         while len(held) < 3:
-            held += _os.read(ready_r, 3)
+            _, status = _os.waitpid(-1, _os.WNOHANG)
+            if status:  # a child was killed (by the memory cap): no point waiting
+                raise MemoryError("a child holding memory was killed")
+            chunk = _os.read(ready_r, 3)
+            if not chunk:
+                raise MemoryError("every child holding memory was killed")
+            held += chunk
     _plain_cancel(self)
 
 
