@@ -33,7 +33,6 @@ WITHOUT_ROOT = ["setsid_daemon_rewrites_results", "setsid_deep_chain", "fork_bom
 pytestmark = [
     pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
                        reason="becoming an ordinary user needs root (as one: test_grader_sandbox)"),
-    pytest.mark.skipif(find_bwrap() is None, reason="bubblewrap (bwrap) is missing"),
     pytest.mark.skipif(SETPRIV is None or PYTHON is None,
                        reason="needs setpriv and /usr/bin/python3"),
 ]
@@ -44,9 +43,10 @@ import json, sys, tempfile
 from pathlib import Path
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 from grader_attacks import load, run_attack, secrets_of_the_exercise, visible_text
-from minireactor.grader.runner import grade
+from minireactor.grader.sandbox import Policy
 attack = load(Path(sys.argv[3]))
-out = run_attack(attack, Path(tempfile.mkdtemp(prefix="attack-as-user-")), None)
+policy = Policy(isolation="none", contain_orphans=True) if sys.argv[4] == "fallback" else None
+out = run_attack(attack, Path(tempfile.mkdtemp(prefix="attack-as-user-")), policy)
 shown = visible_text(out.results_text)
 leaks = [l for l in secrets_of_the_exercise(attack.base != "solution") if l in shown]
 print(json.dumps({"failed": sorted(out.failed), "stray": out.stray, "connections": out.connections,
@@ -54,13 +54,30 @@ print(json.dumps({"failed": sorted(out.failed), "stray": out.stray, "connections
 """
 
 
+# The fallback as an ordinary user: the sweep, RLIMIT_NPROC above the user's
+# other tasks, RLIMIT_AS and the non-dumpable child are all it has.
+FALLBACK_WITHOUT_ROOT = ["setsid_daemon_rewrites_results", "setsid_deep_chain", "fork_bomb",
+                         "read_token_or_pipe"]
+
+
+@pytest.mark.skipif(find_bwrap() is None, reason="bubblewrap (bwrap) is missing")
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("name", WITHOUT_ROOT)
 def test_attack_is_contained_when_the_grader_is_an_ordinary_user(name: str) -> None:
+    check_as_nobody(name, "bwrap")
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("name", FALLBACK_WITHOUT_ROOT)
+def test_fallback_contains_when_the_grader_is_an_ordinary_user(name: str) -> None:
+    check_as_nobody(name, "fallback")
+
+
+def check_as_nobody(name: str, mode: str) -> None:
     attack = next(a for a in attacks() if a.name == name)
     done = subprocess.run(
         [str(SETPRIV), "--reuid=65534", "--regid=65534", "--clear-groups", str(PYTHON), "-I",
-         "-c", _SCRIPT, str(PACKAGE_ROOT), str(Path(__file__).parent), str(attack.path)],
+         "-c", _SCRIPT, str(PACKAGE_ROOT), str(Path(__file__).parent), str(attack.path), mode],
         capture_output=True, text=True, timeout=170, cwd="/", check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]

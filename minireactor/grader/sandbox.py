@@ -266,8 +266,11 @@ class Sandbox:
     def _limits(self, limits: Limits) -> dict[str, object]:
         # RLIMIT_NPROC counts per user: inside bwrap's user namespace (an ordinary
         # grader) or for the dropped-to user it holds this test (or the sandbox
-        # user's tests) only; for a grader's own user it would count its other work.
-        nproc = self.policy.nproc if (self.policy.user or self.bwrap) else 0
+        # user's tests) only. For the grader's own user (the fallback, not root)
+        # it also counts the user's other tasks, so the cap is set above those.
+        nproc = self.policy.nproc
+        if not (self.policy.user or self.bwrap):
+            nproc = _tasks_of(os.getuid()) + nproc if os.path.isdir("/proc/self") else 0
         return {"cpu": max(1, round(limits.cpu)), "memory_mb": limits.memory_mb,
                 "file_mb": limits.file_mb, "nproc": nproc}
 
@@ -327,6 +330,17 @@ class Sandbox:
                 orphans_of = os.getpid() if self.policy.contain_orphans else None
                 sweep(proc.pid, orphans_of, set(self._children))
         return timed_out, oom_kills
+
+
+def _tasks_of(uid: int) -> int:
+    """How many processes and threads `uid` runs now (what RLIMIT_NPROC counts)."""
+    tasks = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError):  # exited while we counted
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    tasks += len(os.listdir(f"/proc/{name}/task"))
+    return tasks
 
 
 def _wait_for_namespace(info: bytes, deadline: float = 10.0) -> None:
