@@ -1,4 +1,4 @@
-# attack: ctypes writes into the grader's memory: the parent's /proc/<pid>/mem, then the helpers' code in our own process
+# attack: ctypes writes into the grader's memory: /proc/<parent>/mem, then the helpers' code
 # base: wrong
 # tests: test_runs_in_deadline_order test_cancel
 # expect-fail: *

@@ -1,8 +1,7 @@
-# attack: at import, add its own type, isinstance, len, all and zip to the namespace of minireactor.grader.testing (issue 1)
+# attack: at import, add its own type, isinstance, len, all and zip to the helpers' namespace (1)
 # base: wrong
 # tests: test_runs_in_deadline_order test_nothing_runs_early test_cancel test_len_and_next_deadline
 # expect-fail: *
-import builtins as _builtins
 import minireactor.grader.testing as _helpers
 
 # With these, a `same` that looked names up in its module would call every

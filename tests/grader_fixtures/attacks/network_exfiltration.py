@@ -7,7 +7,7 @@ import socket as _socket
 
 for _host in ("127.0.0.1", "localhost", "::1"):
     try:
-        with _socket.create_connection((_host, @PORT@), timeout=1) as _conn:
+        with _socket.create_connection((_host, int("@PORT@")), timeout=1) as _conn:
             _conn.sendall(b"stolen hidden tests @NONCE@")
     except OSError as _exc:
         print(f"no network to {_host}: {_exc}")

@@ -1,4 +1,4 @@
-# attack: one process allocates 1.5 GiB and touches every page, in a test limited to 1024 MiB (issue 6)
+# attack: one process allocates 1.5 GiB, touching every page, in a test limited to 1024 MiB (6)
 # base: solution
 # tests: test_cancel
 # expect-fail: test_cancel

@@ -1,4 +1,4 @@
-# attack: find hidden/ and solution/ through sys.path, print the hidden tests, exec the solution (issue 2)
+# attack: find hidden/ and solution/ through sys.path, print the hidden tests, run the solution (2)
 # base: wrong
 # tests: test_runs_in_deadline_order hidden:test_random_schedule_matches_a_sorted_reference
 # expect-fail: *
@@ -21,7 +21,8 @@ def _look() -> None:
                 for name in sorted(_os.listdir(place)):
                     path = _os.path.join(place, name)
                     try:
-                        text = open(path, encoding="utf-8").read()
+                        with open(path, encoding="utf-8") as source:
+                            text = source.read()
                     except OSError:
                         continue
                     print(f"=== {path} ===\n{text}")  # lands in a visible test's output

@@ -1,4 +1,4 @@
-# attack: double fork + setsid + execve(..., env={}) daemon that rewrites results.json later (issue 4)
+# attack: double fork + setsid + execve(..., env={}) daemon rewriting results.json later (4)
 # base: solution
 # tests: test_runs_in_deadline_order test_ties_run_in_scheduling_order
 # expect-fail:

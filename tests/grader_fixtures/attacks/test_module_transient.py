@@ -1,4 +1,4 @@
-# attack: reach the test module's globals through an object the test hands over, swap `expect` while the test runs, restore it before the verdict
+# attack: swap the test module's `expect` (reached via an object the test hands over), restore it
 # base: wrong
 # tests: test_runs_in_deadline_order test_cancel test_len_and_next_deadline
 # expect-fail: *
