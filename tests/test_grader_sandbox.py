@@ -178,3 +178,4 @@ def test_private_files_are_unreadable_by_the_sandbox_user() -> None:
 def _as_nobody(*argv: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv],
                           capture_output=True, check=False)
+

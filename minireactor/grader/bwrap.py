@@ -142,6 +142,7 @@ def _parents(path: str, made: set[str]) -> list[str]:
     return argv
 
 
+@functools.cache
 def python_folders(python: str) -> tuple[str, ...]:
     """The folders an interpreter needs: its installation and its virtualenv.
 

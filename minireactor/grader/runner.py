@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +25,7 @@ from pathlib import Path
 from .bwrap import find_bwrap
 from .exercises import Exercise, ExerciseError, TestCase, find_exercises
 from .report import ExerciseResult, GradeReport, TestResult
-from .sandbox import Job, Policy, Sandbox, default_policy
+from .sandbox import Job, Limits, Policy, Sandbox, default_policy
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding minireactor/
 
@@ -94,6 +95,8 @@ def grade(
     if policy.isolation == "none" or find_bwrap() is None:
         policy = _usable(policy)  # bubblewrap binds the interpreter in; without it, probe
     sandbox = Sandbox(policy, [str(PACKAGE_ROOT)])
+    if sandbox.bwrap is not None and not _drop_works(sandbox):
+        sandbox = Sandbox(dataclasses.replace(policy, user=None), [str(PACKAGE_ROOT)])
     _announce(sandbox, progress)
     plan: list[tuple[ExerciseResult, TestCase, Job]] = []
     results: list[ExerciseResult] = []
@@ -154,7 +157,7 @@ def protect_private_files(exercises_dir: Path) -> list[Path]:
     return changed
 
 
-_checked: dict[tuple[int, int], bool] = {}
+_checked: dict[tuple[tuple[int, int], str, bool], bool] = {}
 _announced: set[str] = set()
 
 
@@ -168,11 +171,38 @@ def _announce(sandbox: Sandbox, progress: Callable[[str], None] | None) -> None:
         print(f"minireactor grade: {line}", file=sys.stderr)
 
 
+def _drop_works(sandbox: Sandbox) -> bool:
+    """Whether a trivial test passes in `sandbox` as its unprivileged user (checked once).
+
+    bubblewrap shows the interpreter to that user, but files inside it may
+    still be unreadable to them (a private install): then tests run without
+    the drop, still in bubblewrap, and the grader says so.
+    """
+    user = sandbox.policy.user
+    if user is None:
+        return True
+    key = (user, sandbox.policy.python, True)
+    if key not in _checked:
+        with tempfile.TemporaryDirectory() as folder:
+            module = Path(folder) / "probe.py"
+            module.write_text("")
+            job = Job("def test_probe():\n    pass\n", "test_probe.py", "test_probe",
+                      "test_probe", module, "probe.py", Limits(wall=30))
+            verdict = sandbox.run(job)
+        _checked[key] = verdict.passed
+        if not verdict.passed:
+            print(f"minireactor grade: user {user[0]} cannot run {sandbox.policy.python} in the "
+                  "sandbox; tests run in bubblewrap as the current user, without dropping "
+                  f"privileges ({verdict.output()[:300]})", file=sys.stderr)
+    return _checked[key]
+
+
 def _usable(policy: Policy) -> Policy:
     """Keep the user drop only if that user can import the grader (checked once)."""
     if policy.user is None:
         return policy
-    if policy.user not in _checked:
+    key = (policy.user, policy.python, False)
+    if key not in _checked:
         try:
             probe = subprocess.run(
                 [policy.python, "-I", "-B", "-c",
@@ -184,12 +214,12 @@ def _usable(policy: Policy) -> Policy:
             ok = probe.returncode == 0
         except (OSError, subprocess.SubprocessError):  # e.g. the interpreter is under /root
             ok = False
-        _checked[policy.user] = ok
+        _checked[key] = ok
         if not ok:
             print(f"minireactor grade: user {policy.user[0]} cannot run {policy.python} or "
                   f"import the grader from {PACKAGE_ROOT}; tests run as the current user "
                   "(still contained, but not privilege-separated)", file=sys.stderr)
-    if _checked[policy.user]:
+    if _checked[key]:
         return policy
     return dataclasses.replace(policy, user=None)
 
