@@ -141,7 +141,7 @@ MUTATIONS: dict[str, tuple[Patch, str, str]] = {
                      "        arguments.defaults += [ast.Name(id=name, ctx=ast.Load())"
                      " for name in names]\n",
                      "", "bound[node.name] = names", "bound[node.name] = ()"),
-        "test_module_transient", "default"),
+        "module_globals_transient", "default"),
     "the integrity checks (module, bindings, namespaces: they back each other up)": (
         edit_package("grader/_child.py",
                      '"""Fail if graded code added names to the test module or swapped its '

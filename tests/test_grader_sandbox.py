@@ -86,8 +86,9 @@ def fallback_policy() -> Policy:
 
 # The in-process attacks meet the same runner with or without bubblewrap; the
 # fallback repeats the ones its own layers (sweep, rlimits, user drop) contain.
-IN_PROCESS = {"helper_namespace_injection", "helper_namespace_transient", "test_module_transient",
-              "patch_framework", "replace_import", "ctypes_grader_memory"}
+IN_PROCESS = {"helper_namespace_injection", "helper_namespace_transient",
+              "module_globals_transient", "patch_framework", "replace_import",
+              "ctypes_grader_memory"}
 FALLBACK = [a for a in ALL if "bwrap" not in a.needs and a.name not in IN_PROCESS]
 
 
