@@ -3,45 +3,70 @@
 Commands: `minireactor grade` and `minireactor release` (see `cli.py`); from a
 notebook, `check("timers")` (see `notebook.py`). Layout: `exercises.py` reads
 exercises and points, `runner.py` plans a run, `sandbox.py` + `_child.py` run
-one test in a contained process, `report.py` scores and renders,
-`release.py` and `gradescope.py` package things.
+one test in a contained process (with `bwrap.py`, `cgroups.py`, `sweep.py`),
+`report.py` scores and renders, `release.py` and `gradescope.py` package things.
 
 Threat model. Graded code is untrusted: it may be wrong, slow, or written to
-cheat. The grader must always finish, give each test only the points it
-earned, and never let graded code choose the score.
+cheat, and the instructor grading a class (as root on Gradescope, or as an
+ordinary user) is who must be protected. The grader must always finish, give
+each test only the points it earned, and never let graded code choose the
+score, see hidden tests or solutions, reach the network, or outlive its test.
+Students running `check()` on their own visible tests are not the threat.
 
-- Accidents (infinite loops, deadlocks, crashes, sys.exit, os._exit, huge
-  allocations, a few forks): every test runs in a fresh child process in its
-  own session, with RLIMIT_CPU/AS/FSIZE/CORE, a wall-clock limit, and a kill of
-  the whole process group at the end; the grader is a child subreaper, so
-  descendants that escape with setsid() are found and killed too. Such a test
-  scores zero and the others are untouched.
-- Forged output: the score is computed in the grader's process from its own
-  table of tests and points (read from the test sources with `ast` before any
-  student code runs). The child's stdout/stderr are only shown; a fake
-  results.json is overwritten (atomically) at the end; fake "PASSED" lines and
-  fake JSON mean nothing. A verdict counts only if it arrives on a private pipe,
-  carries the run's random token and the child's pid, and the child exits 0.
-- Tampering at import (patching pytest, unittest, builtins, sys.exit, our own
-  modules): the child does not use a test framework; its runner binds
-  everything it needs before the student's module is imported, and the token
-  exists only in the closure of an audit hook, which is reachable from no
-  Python object. The hook writes PASS only when called from the runner's frame
-  at the call site after the test returned normally, so neither a forged
-  `sys.audit` call nor a planted C callable can report a pass. Tracing, gc
-  walks, extra audit hooks, ctypes and swapping a function's `__code__` end
-  the test as a failure; replaced builtins or test helpers fail it too. Test
-  sources and the runner are read once by the parent and sent over the pipe.
-- As root (Gradescope, CI), tests run as `nobody` and non-dumpable: graded
-  code cannot write the grader's files, signal the grader, or read its own
-  memory; RLIMIT_NPROC caps fork bombs.
+1. The score. It is computed in the grader's process from its own table of
+   tests and points, read from the sources with `ast` before any student code
+   runs. A verdict counts only if it arrives on a private pipe with the run's
+   random token, from the one process that armed the guard, and the test
+   process exits 0 (and no process of the test passed the memory cap). The
+   token lives only in the closure of an audit hook; the test process is
+   non-dumpable, so /proc/self/mem cannot be read to find it. Output is shown,
+   never parsed for a score; results.json is rewritten at the end.
+2. How a test judges. The test and the student's code share one process (a
+   test calls the student's functions and compares what they return), so the
+   judging must not depend on anything the student's code can change:
+   - names bound at definition time: `same`/`expect` take every builtin and
+     helper they use as positional defaults, bound when `testing.py` runs,
+     before any student code; the runner rewrites each test module's
+     functions the same way (`def test_x(expect=expect, len=len)`), so a test
+     reads its judges from its own frame, not from a namespace the student
+     can reach (any test-module function's `__globals__`). A defaults tuple
+     cannot change in place, and assigning `__defaults__` or `__code__` ends
+     the test (audit hook). The test module gets a private copy of builtins.
+   - a snapshot checked before each verdict: the whole helper namespace,
+     builtins, the test's builtins and the test module's names (no name the
+     test did not bind itself; every helper the very object imported before
+     student code) are compared, and any difference fails the test; the
+     bindings are checked right after the test module is executed.
+   - facilities that reach past this are blocked: tracing, gc walks, extra
+     audit hooks, ctypes calls; test sources and the runner are read once by
+     the grader and sent over the pipe.
+   We chose this over judging in a separate process because every exercise's
+   tests call student code and compare its results in place (threads,
+   sockets, Deferreds); serialising all of that would rewrite every test.
+3. The operating system (`sandbox.py`). With bubblewrap (Linux), every test
+   runs in new PID, network, IPC and UTS namespaces (a user namespace too for
+   an ordinary user), on a read-only system with only the grader package,
+   the test's own visible folder and the submission bound in (never hidden/,
+   solution/, other students' files or the results path), with a private,
+   size-capped /tmp and /dev/shm, no network at all, and every descendant
+   dying with the namespace. As root the child switches to `nobody` before
+   running anything, with no_new_privs. Memory and processes are capped per
+   test by a cgroup (v1 memory+pids, or delegated v2) when the grader may
+   create one; otherwise by RLIMIT_AS per process and RLIMIT_NPROC (per user
+   namespace). Without bubblewrap (macOS, a locked-down host) the fallback
+   keeps the rlimits and the user drop and sweeps the process tree by group,
+   session and parent links (`sweep.py`); it does not isolate the network,
+   the file system or other processes of the same user, and says so.
 
-Out of scope: code that walks interpreter frames to rewrite the test's local
-variables while it runs can still subvert a test's asserts inside its own
-process; only an OS sandbox (containers, seccomp) stops that, which is why
-hidden tests and reading the code remain part of grading. Without root the
-sandbox contains accidents and casual cheating, not a student who edits the
-grader's files.
+Out of scope. Measurements a test's own infrastructure makes in the test
+process (a server thread counting requests) can be reached by student code in
+that process (through the objects the test hands it) and altered; tests
+that grade on such counters trust the process, and hidden tests and reading
+the code remain part of grading. A test-module helper handed to student code
+as a callback can be called with extra positional arguments that replace its
+bound judges. Kernel exploits and side channels are beyond any of this; so
+is everything the fallback says it does not isolate. The hostile corpus that
+backs each claim is tests/grader_fixtures/attacks/ (RELIABILITY.md's table).
 """
 
 from __future__ import annotations

@@ -12,17 +12,20 @@ Read next: `sandbox.py` (how one test runs) and `report.py` (what comes back).
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .bwrap import find_bwrap
 from .exercises import Exercise, ExerciseError, TestCase, find_exercises
 from .report import ExerciseResult, GradeReport, TestResult
-from .sandbox import Job, Policy, Sandbox, default_policy
+from .sandbox import Job, Limits, Policy, Sandbox, default_policy
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding minireactor/
 
@@ -89,8 +92,12 @@ def grade(
     started = time.monotonic()
     source = source or Source()
     policy = policy or default_policy()
-    policy = _usable(policy)
+    if policy.isolation == "none" or find_bwrap() is None:
+        policy = _usable(policy)  # bubblewrap binds the interpreter in; without it, probe
     sandbox = Sandbox(policy, [str(PACKAGE_ROOT)])
+    if sandbox.bwrap is not None and not _drop_works(sandbox):
+        sandbox = Sandbox(dataclasses.replace(policy, user=None), [str(PACKAGE_ROOT)])
+    _announce(sandbox, progress)
     plan: list[tuple[ExerciseResult, TestCase, Job]] = []
     results: list[ExerciseResult] = []
     for exercise in exercises:
@@ -132,14 +139,70 @@ def grade_names(
     return grade(found, **options)  # type: ignore[arg-type]
 
 
-_checked: dict[tuple[int, int], bool] = {}
+def protect_private_files(exercises_dir: Path) -> list[Path]:
+    """Make every exercise's hidden/ and solution/ readable by their owner only.
+
+    For a grader running as root (Gradescope's `run_autograder`): the tests
+    run as `nobody`, who then cannot read them even without bubblewrap (which
+    does not show them at all). The grader reads hidden tests itself, before
+    any student code runs, and sends them over the job pipe. Returns the
+    folders changed.
+    """
+    changed = []
+    for folder in sorted([*exercises_dir.glob("*/hidden"), *exercises_dir.glob("*/solution")]):
+        for path in folder.rglob("*"):
+            path.chmod(0o700 if path.is_dir() else 0o600)
+        folder.chmod(0o700)
+        changed.append(folder)
+    return changed
+
+
+_checked: dict[tuple[tuple[int, int], str, bool], bool] = {}
+_announced: set[str] = set()
+
+
+def _announce(sandbox: Sandbox, progress: Callable[[str], None] | None) -> None:
+    """Say what the sandbox isolates: to `progress`, and once on stderr for the fallback."""
+    line = sandbox.describe()
+    if progress is not None:
+        progress(line)
+    elif sandbox.bwrap is None and line not in _announced:
+        _announced.add(line)
+        print(f"minireactor grade: {line}", file=sys.stderr)
+
+
+def _drop_works(sandbox: Sandbox) -> bool:
+    """Whether a trivial test passes in `sandbox` as its unprivileged user (checked once).
+
+    bubblewrap shows the interpreter to that user, but files inside it may
+    still be unreadable to them (a private install): then tests run without
+    the drop, still in bubblewrap, and the grader says so.
+    """
+    user = sandbox.policy.user
+    if user is None:
+        return True
+    key = (user, sandbox.policy.python, True)
+    if key not in _checked:
+        with tempfile.TemporaryDirectory() as folder:
+            module = Path(folder) / "probe.py"
+            module.write_text("")
+            job = Job("def test_probe():\n    pass\n", "test_probe.py", "test_probe",
+                      "test_probe", module, "probe.py", Limits(wall=30))
+            verdict = sandbox.run(job)
+        _checked[key] = verdict.passed
+        if not verdict.passed:
+            print(f"minireactor grade: user {user[0]} cannot run {sandbox.policy.python} in the "
+                  "sandbox; tests run in bubblewrap as the current user, without dropping "
+                  f"privileges ({verdict.output()[:300]})", file=sys.stderr)
+    return _checked[key]
 
 
 def _usable(policy: Policy) -> Policy:
     """Keep the user drop only if that user can import the grader (checked once)."""
     if policy.user is None:
         return policy
-    if policy.user not in _checked:
+    key = (policy.user, policy.python, False)
+    if key not in _checked:
         try:
             probe = subprocess.run(
                 [policy.python, "-I", "-B", "-c",
@@ -151,14 +214,15 @@ def _usable(policy: Policy) -> Policy:
             ok = probe.returncode == 0
         except (OSError, subprocess.SubprocessError):  # e.g. the interpreter is under /root
             ok = False
-        _checked[policy.user] = ok
+        _checked[key] = ok
         if not ok:
             print(f"minireactor grade: user {policy.user[0]} cannot run {policy.python} or "
                   f"import the grader from {PACKAGE_ROOT}; tests run as the current user "
                   "(still contained, but not privilege-separated)", file=sys.stderr)
-    if _checked[policy.user]:
+    if _checked[key]:
         return policy
-    return Policy(None, policy.contain_orphans, policy.nproc, policy.python)
+    return dataclasses.replace(policy, user=None)
 
 
-__all__ = ["ExerciseError", "Source", "grade", "grade_names", "locate_exercises"]
+__all__ = ["ExerciseError", "Source", "grade", "grade_names", "locate_exercises",
+           "protect_private_files"]

@@ -5,17 +5,23 @@ This is the parent side of the grader's containment (the threat model is in
 
 1. makes a private folder: the submission copy (read-only to the child), a
    working folder the child owns, and the files that capture its output;
-2. starts `python -I -B` in a new session (its own process group), as an
-   unprivileged user when the grader runs as root, and sends it the job and a
-   random token over a pipe only the two of them hold;
-3. waits at most the wall-clock limit, then kills the whole process group and
-   any escaped descendant (the grader is a child subreaper, so orphans come to
-   it rather than to init);
+2. makes a control group capping the test's memory and processes together
+   (`cgroups.py`, when the grader may), and starts `python -I -B` in a new
+   session inside bubblewrap (`bwrap.py`: own PID/network/IPC namespaces, a
+   read-only system, only the submission and its tests visible), or without
+   it where there is none; the child drops to an unprivileged user itself
+   when the grader is root, and gets the job and a random token over a pipe
+   only the two of them hold;
+3. waits at most the wall-clock limit, then kills everything the test
+   started: the PID namespace dies with its first process, the cgroup is
+   emptied, and without bubblewrap `sweep.py` follows the process tree;
 4. reads the token-authenticated report and the exit status: a test passes only
-   if the child reported PASS with the right token from the right pid *and*
-   exited with status 0. Everything else the child did is shown, never trusted.
+   if the child reported PASS with the right token *and* exited with status 0
+   (and stayed under the memory cap). Everything else the child did is shown,
+   never trusted.
 
-Read next: `_child.py` (the child side) and `runner.py` (which calls this).
+Read next: `_child.py` (the child side), `verdict.py` (what its report means)
+and `runner.py` (which calls this).
 """
 
 from __future__ import annotations
@@ -33,11 +39,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+
+from .bwrap import GRADE_DIR, Binds, Bubblewrap, find_bwrap, python_folders
+from .cgroups import Cgroups, TestGroup
+from .sweep import sweep
+from .verdict import Verdict, judge, read_all, tail
+from .verdict import parse_report as _parse_report  # noqa: F401 - kept for older callers
 
 _CHILD_SOURCE = Path(__file__).with_name("_child.py")
-_OUTPUT_TAIL = 4000  # characters of captured stdout/stderr kept per stream
-_REPORT_LIMIT = 1 << 20
+_PACKAGE = Path(__file__).resolve().parents[1]  # minireactor/: all the sandbox may import
 
 # The child's first program: read the job, then run the runner text it carries.
 # Everything lives in a function so no module global of __main__ keeps the token.
@@ -92,48 +102,35 @@ class Job:
 
 
 @dataclass
-class Verdict:
-    """What happened to one test, as the grader saw it."""
-
-    passed: bool
-    detail: str
-    stdout: str = ""
-    stderr: str = ""
-    duration: float = 0.0
-    returncode: int | None = None
-
-    def output(self) -> str:
-        """The student-facing text: why it failed, then what the code printed."""
-        parts = [self.detail] if self.detail else []
-        if self.stdout.strip():
-            parts.append("--- stdout ---\n" + self.stdout.rstrip())
-        if self.stderr.strip():
-            parts.append("--- stderr ---\n" + self.stderr.rstrip())
-        return "\n".join(parts)
-
-
-@dataclass
 class Policy:
     """How hard the sandbox holds the child.
 
     Attributes:
-        user: (uid, gid) to run tests as, or None to keep the grader's user.
-            Dropping privileges (as root, the Gradescope case) stops graded
-            code from touching the grader's files, signalling the grader, or
-            reading its own memory.
-        contain_orphans: make the grader a child subreaper and kill escaped
-            descendants after each test (Linux; changes the grader process).
-        nproc: RLIMIT_NPROC for the sandbox user (processes + threads).
+        user: (uid, gid) the child switches to before running anything, or
+            None to keep the grader's user. Used when the grader is root (the
+            Gradescope case): graded code then cannot touch the grader's
+            files, signal it, or read its own memory.
+        contain_orphans: without bubblewrap, make the grader a child
+            subreaper and sweep each test's escaped descendants (Linux;
+            changes the grader process, so `check()` in a notebook skips it).
+        nproc: the per-test process and thread cap (cgroup `pids.max`, else
+            RLIMIT_NPROC inside the test's user namespace or for its user).
+        isolation: "auto" (bubblewrap when it works), "bwrap" (required:
+            an error if missing) or "none" (the fallback, for tests of it).
+        cgroups: cap memory and processes per test with a control group when
+            the grader may create one (root on this kind of host).
     """
 
     user: tuple[int, int] | None = None
     contain_orphans: bool = False
-    nproc: int = 512
+    nproc: int = 256
     python: str = field(default_factory=lambda: sys.executable)
+    isolation: str = "auto"
+    cgroups: bool = True
 
 
 def default_policy(contain_orphans: bool = True) -> Policy:
-    """Drop to `nobody` when running as root and nobody can read the package."""
+    """Drop to `nobody` when running as root; bubblewrap and cgroups when available."""
     user: tuple[int, int] | None = None
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         import pwd
@@ -146,6 +143,10 @@ def default_policy(contain_orphans: bool = True) -> Policy:
     return Policy(user=user, contain_orphans=contain_orphans and sys.platform == "linux")
 
 
+class SandboxUnavailable(RuntimeError):
+    """The policy asks for bubblewrap and this machine cannot run it."""
+
+
 class Sandbox:
     """Runs jobs, each in its own contained child process (thread-safe)."""
 
@@ -155,8 +156,28 @@ class Sandbox:
         self._runner = _CHILD_SOURCE.read_text(encoding="utf-8")  # read once: see docstring
         self._spawn_lock = threading.Lock()
         self._children: set[int] = set()
-        if policy.contain_orphans:
+        found = find_bwrap() if policy.isolation in ("auto", "bwrap") else None
+        if policy.isolation == "bwrap" and found is None:
+            raise SandboxUnavailable(
+                "bubblewrap (bwrap) is missing or cannot create namespaces here; install the "
+                "'bubblewrap' package, or grade with isolation='auto' to use the fallback")
+        self.bwrap = Bubblewrap(found) if found else None
+        self.cgroups = Cgroups.find() if policy.cgroups and sys.platform == "linux" else None
+        self._python_folders = python_folders(policy.python) if self.bwrap else ()
+        if policy.contain_orphans and self.bwrap is None:
             _become_subreaper()
+
+    def describe(self) -> str:
+        """One line: what this sandbox isolates, and what it does not."""
+        who = f"as uid {self.policy.user[0]}" if self.policy.user else "as the grader's user"
+        caps = ("memory and processes capped per test (cgroup)" if self.cgroups else
+                "memory capped per process (RLIMIT_AS), processes per user (RLIMIT_NPROC)")
+        if self.bwrap is not None:
+            return (f"sandbox: bubblewrap {who}: own PID/network/IPC namespaces, no network, "
+                    f"read-only system, only the submission and its tests visible; {caps}")
+        return (f"sandbox: FALLBACK (no bubblewrap) {who}: process tree swept and {caps}; "
+                "NOT isolated: network, file system (hidden tests, other files), other "
+                "processes of the same user")
 
     def run(self, job: Job) -> Verdict:
         """Run one test to completion and return the grader's verdict."""
@@ -171,26 +192,35 @@ class Sandbox:
         token = secrets.token_hex(16)
         job_r, job_w = os.pipe()
         report_r, report_w = os.pipe()
+        inside_work, inside_sub = (
+            (f"{GRADE_DIR}/work", f"{GRADE_DIR}/submission") if self.bwrap else
+            (str(workdir), str(subdir)))
         message = json.dumps({
             "runner": self._runner, "token": token, "report_fd": report_w,
             "source": job.source, "filename": job.filename, "module": job.module,
-            "test": job.test, "workdir": str(workdir),
-            "sys_path": [str(subdir), *job.extra_path, *self.sys_path],
-            "limits": self._limits(job.limits), "undumpable": self.policy.user is not None,
+            "test": job.test, "workdir": inside_work,
+            "sys_path": [inside_sub, *job.extra_path, *self.sys_path],
+            "limits": self._limits(job.limits), "drop_to": self.policy.user,
         }).encode()
+        group = self._cgroup(job.limits)
+        info_r, info_w = os.pipe()  # bwrap says there which pid its namespace's first process has
         with open(base / "stdout", "w+b") as out, open(base / "stderr", "w+b") as err:
             started = time.monotonic()
-            proc = self._spawn(job_r, report_w, out.fileno(), err.fileno(), workdir)
-            os.close(job_r)
-            os.close(report_w)
+            argv = self._argv(job_r, info_w, job, workdir, subdir, group)
+            proc = self._spawn(argv, (job_r, report_w, info_w), out.fileno(), err.fileno(),
+                               workdir)
+            for fd in (job_r, report_w, info_w):
+                os.close(fd)
             _send_job(job_w, message)
-            timed_out = self._wait(proc, job.limits.wall)
+            timed_out, oom_kills = self._wait(proc, job.limits.wall, group)
+            _wait_for_namespace(read_all(info_r))
             duration = time.monotonic() - started
-            report = _read_all(report_r)
-            verdict = _judge(proc, report, token, timed_out, job.limits)
+            report = read_all(report_r)
+            verdict = judge(proc, report, token, timed_out, job.limits, oom_kills,
+                             None if self.bwrap else proc.pid)
             verdict.duration = duration
-            verdict.stdout = _tail(out)
-            verdict.stderr = _tail(err)
+            verdict.stdout = tail(out)
+            verdict.stderr = tail(err)
         return verdict
 
     def _prepare(self, base: Path, job: Job) -> tuple[Path, Path]:
@@ -207,74 +237,111 @@ class Sandbox:
             os.chown(workdir, *self.policy.user)
         return workdir, subdir
 
+    def _cgroup(self, limits: Limits) -> TestGroup | None:
+        if self.cgroups is None:
+            return None
+        return self.cgroups.create(limits.memory_mb, self.policy.nproc)
+
     def _limits(self, limits: Limits) -> dict[str, object]:
-        return {
-            "cpu": max(1, round(limits.cpu)), "memory_mb": limits.memory_mb,
-            "file_mb": limits.file_mb,
-            "nproc": self.policy.nproc if self.policy.user is not None else 0,
-        }
+        # RLIMIT_NPROC counts per user: inside bwrap's user namespace (an ordinary
+        # grader) or for the dropped-to user it holds this test (or the sandbox
+        # user's tests) only. For the grader's own user (the fallback, not root)
+        # it also counts the user's other tasks, so the cap is set above those.
+        nproc = self.policy.nproc
+        if not (self.policy.user or self.bwrap):
+            nproc = _tasks_of(os.getuid()) + nproc if os.path.isdir("/proc/self") else 0
+        return {"cpu": max(1, round(limits.cpu)), "memory_mb": limits.memory_mb,
+                "file_mb": limits.file_mb, "nproc": nproc}
+
+    def _argv(
+        self, job_r: int, info_w: int, job: Job, workdir: Path, subdir: Path,
+        group: TestGroup | None,
+    ) -> list[str]:
+        inner = [self.policy.python, "-I", "-B", "-c", _BOOTSTRAP, str(job_r)]
+        if self.bwrap is not None:
+            binds = Binds((*self._python_folders, str(_PACKAGE)), job.extra_path,
+                          str(subdir), str(workdir))
+            inner = self.bwrap.command(inner, binds=binds, info_fd=info_w,
+                                       drop_user=self.policy.user is not None)
+        return (group.join_prefix() if group else []) + inner
 
     def _spawn(
-        self, job_r: int, report_w: int, out: int, err: int, workdir: Path
+        self, argv: list[str], fds: tuple[int, ...], out: int, err: int, workdir: Path
     ) -> subprocess.Popen[bytes]:
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir),
-            "TMPDIR": str(workdir), "LANG": "C.UTF-8",
+            "PATH": "/usr/bin:/bin", "HOME": f"{GRADE_DIR}/work" if self.bwrap else str(workdir),
+            "TMPDIR": "/tmp" if self.bwrap else str(workdir), "LANG": "C.UTF-8",
             # glibc reserves 64 MiB of address space per malloc arena; two arenas
             # keep thread-heavy tests inside the RLIMIT_AS budget.
             "MALLOC_ARENA_MAX": "2",
         }
-        user = self.policy.user
         with self._spawn_lock:  # the orphan sweep must not see a child before we record it
             proc = subprocess.Popen(
-                [self.policy.python, "-I", "-B", "-c", _BOOTSTRAP, str(job_r)],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err, pass_fds=(job_r, report_w),
-                cwd=workdir, env=env, start_new_session=True,
-                user=user[0] if user else None, group=user[1] if user else None,
-                extra_groups=[] if user else None,
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                pass_fds=fds, cwd=workdir, env=env, start_new_session=True,
             )
             self._children.add(proc.pid)
         return proc
 
-    def _wait(self, proc: subprocess.Popen[bytes], wall: float) -> bool:
-        """Wait up to `wall` seconds; then kill the session. True if it timed out."""
+    def _wait(
+        self, proc: subprocess.Popen[bytes], wall: float, group: TestGroup | None
+    ) -> tuple[bool, int]:
+        """Wait up to `wall` seconds; then kill everything the test started.
+
+        Returns whether it timed out, and how many processes the memory cap killed.
+        """
         try:
             proc.wait(timeout=wall)
             timed_out = False
         except subprocess.TimeoutExpired:
             timed_out = True
-        _kill_group(proc.pid)  # the child's descendants die with it, finished or not
+        # The first process's group dies at once; under bwrap the PID namespace
+        # takes every descendant with it; the cgroup and the sweep find the rest.
+        _kill_group(proc.pid)
         proc.wait()
+        oom_kills = 0
+        if group is not None:
+            oom_kills = group.oom_kills()
+            group.kill_all()
         with self._spawn_lock:
             self._children.discard(proc.pid)
-            if self.policy.contain_orphans:
-                self._sweep_orphans()
-        return timed_out
+            if self.bwrap is None:
+                orphans_of = os.getpid() if self.policy.contain_orphans else None
+                sweep(proc.pid, orphans_of, set(self._children))
+        return timed_out, oom_kills
 
-    def _sweep_orphans(self) -> None:
-        """Kill and reap processes that escaped their session and came to us."""
-        me = os.getpid()
-        for _ in range(50):  # bounded: each round kills what a fork bomb had time to make
-            orphans = [pid for pid in _children_of(me)
-                       if pid not in self._children and self._is_sandboxed(pid)]
-            if not orphans:
-                return
-            for pid in orphans:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                except (ProcessLookupError, ChildProcessError):
-                    pass  # already gone or reaped elsewhere
 
-    def _is_sandboxed(self, pid: int) -> bool:
-        """Whether `pid` belongs to a test (by uid when dropped, else by environment)."""
+def _tasks_of(uid: int) -> int:
+    """How many processes and threads `uid` runs now (what RLIMIT_NPROC counts)."""
+    tasks = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError):  # exited while we counted
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    tasks += len(os.listdir(f"/proc/{name}/task"))
+    return tasks
+
+
+def _wait_for_namespace(info: bytes, deadline: float = 10.0) -> None:
+    """Wait until the test's PID namespace is empty (`info`: what bwrap wrote on --info-fd).
+
+    bwrap itself may exit (or be killed) while the kernel is still killing the
+    namespace's processes; its first process finishes exiting only after all
+    the others have, so waiting for that one pid is enough.
+    """
+    try:  # bwrap writes first; only its document counts (a test could append to the pipe)
+        pid = int(json.JSONDecoder().raw_decode(info.decode())[0]["child-pid"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return  # no bwrap, or it died before it started the sandbox
+    give_up = time.monotonic() + deadline
+    while time.monotonic() < give_up:
         try:
-            if self.policy.user is not None:
-                return os.stat(f"/proc/{pid}").st_uid == self.policy.user[0]
-            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
         except OSError:
-            return False
-        return b"minireactor-grade-" in environ  # HOME and TMPDIR point into our folder
+            return  # gone and reaped
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.002)
 
 
 def _send_job(fd: int, message: bytes) -> None:
@@ -288,104 +355,6 @@ def _send_job(fd: int, message: bytes) -> None:
 def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):  # the group is already empty
         os.killpg(pgid, signal.SIGKILL)
-
-
-def _read_all(fd: int) -> bytes:
-    """Read what the child reported, without blocking on a leaked write end."""
-    os.set_blocking(fd, False)
-    chunks: list[bytes] = []
-    total = 0
-    try:
-        while total < _REPORT_LIMIT:
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-    finally:
-        os.close(fd)
-    return b"".join(chunks)
-
-
-def _parse_report(report: bytes, token: str, pid: int) -> tuple[bool, str] | None:
-    """Find the token-authenticated verdict from `pid` in the report pipe's bytes."""
-    marker = b"MRG1 " + token.encode("ascii") + b" "
-    start = report.find(marker)
-    while start != -1:
-        end = report.find(b"\n", start)
-        fields = report[start + len(marker):end].split(b" ") if end != -1 else []
-        if len(fields) == 3 and fields[0] == b"%d" % pid and fields[2].isdigit():
-            body = report[end + 1:end + 1 + int(fields[2])].decode("utf-8", "replace")
-            return fields[1] == b"PASS", body
-        start = report.find(marker, start + 1)
-    return None
-
-
-def _judge(
-    proc: subprocess.Popen[bytes], report: bytes, token: str, timed_out: bool, limits: Limits
-) -> Verdict:
-    """Combine the exit status and the authenticated report into a verdict."""
-    code = proc.returncode
-    parsed = _parse_report(report, token, proc.pid)
-    if timed_out:
-        return Verdict(False, f"timed out after {limits.wall:g} s (wall clock): an infinite "
-                       "loop, a deadlock, or waiting for something that never came?",
-                       returncode=code)
-    if parsed is not None and parsed[0] and code == 0:
-        return Verdict(True, "", returncode=code)
-    if parsed is not None and not parsed[0]:
-        return Verdict(False, parsed[1], returncode=code)
-    return Verdict(False, _explain_exit(code, limits), returncode=code)
-
-
-def _explain_exit(code: int | None, limits: Limits) -> str:
-    if code is not None and code < 0:
-        sig = -code
-        if sig == signal.SIGXCPU:
-            return f"used more than {limits.cpu:g} s of CPU time (the limit) and was stopped"
-        if sig == signal.SIGSEGV:
-            return "crashed with a segmentation fault (SIGSEGV)"
-        if sig == signal.SIGXFSZ:
-            return f"wrote a file larger than {limits.file_mb} MiB (the limit) and was stopped"
-        return f"killed by signal {signal.Signals(sig).name}"
-    if code == 0:
-        return ("the test process exited before the test finished "
-                "(sys.exit() or os._exit() in graded code?)")
-    return f"the test process exited with status {code} before the test finished"
-
-
-def _tail(stream: BinaryIO) -> str:
-    """The last few thousand characters a child wrote to one of its streams."""
-    size = stream.seek(0, os.SEEK_END)
-    stream.seek(max(0, size - _OUTPUT_TAIL * 4))
-    text = stream.read().decode("utf-8", "replace")
-    if len(text) > _OUTPUT_TAIL or size > _OUTPUT_TAIL * 4:
-        text = "[... earlier output cut ...]\n" + text[-_OUTPUT_TAIL:]
-    return text
-
-
-def _children_of(parent: int) -> list[int]:
-    """Pids whose parent is `parent` (from /proc; empty where there is none)."""
-    found = []
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return []
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{name}/stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may hold spaces; ppid follows it.
-        fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 1 and fields[1] == str(parent):
-            found.append(int(name))
-    return found
 
 
 def _become_subreaper() -> None:

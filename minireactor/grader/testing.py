@@ -13,6 +13,7 @@ Read next: any `exercises/*/tests/test_*.py`.
 
 from __future__ import annotations
 
+import operator
 import socket
 import threading
 import time
@@ -43,37 +44,51 @@ def points(value: float, *, timeout: float | None = None) -> Callable[[F], F]:
     return mark
 
 
-def same(actual: object, expected: object) -> bool:
+# Every name `same` and `expect` use is bound as a positional default when
+# this module is executed (before any graded code exists): graded code that
+# adds `type`, `len` or `isinstance` to this module's namespace, or replaces
+# builtins, changes nothing they see. The defaults tuple cannot be changed in
+# place, and the grader's runner ends a test that assigns `__defaults__`.
+# Callers never pass these arguments.
+def same(
+    actual: object, expected: object,
+    _type: Any = type, _plain: Any = _PLAIN, _len: Any = len, _set: Any = set,
+    _list: Any = list, _tuple: Any = tuple, _dict: Any = dict, _sets: Any = (set, frozenset),
+    _zip: Any = zip, _eq: Any = operator.eq,
+) -> bool:
     """Structural equality that also demands the exact built-in types.
 
     Lists, tuples, dicts and sets are compared element by element; anything
     else must have exactly the expected's type (when that is a plain type).
+    Iterative (a stack of pairs), so it never looks itself up by name.
     """
-    if type(expected) in _PLAIN:
-        return type(actual) is type(expected) and actual == expected
-    if type(expected) in (list, tuple):
-        assert isinstance(expected, list | tuple)
-        if type(actual) is not type(expected):
+    pending: list[tuple[Any, Any]] = [(actual, expected)]
+    while pending:
+        got, want = pending.pop()
+        kind = _type(want)
+        if kind in _plain or kind in _sets:
+            if _type(got) is not kind or not _eq(got, want):
+                return False
+        elif kind is _list or kind is _tuple:
+            if _type(got) is not kind or _len(got) != _len(want):
+                return False
+            pending.extend(_zip(got, want))
+        elif kind is _dict:
+            if _type(got) is not _dict or _set(got) != _set(want):
+                return False
+            pending.extend((got[key], value) for key, value in want.items())
+        elif not _eq(got, want):
             return False
-        assert isinstance(actual, list | tuple)
-        return len(actual) == len(expected) and all(
-            same(a, e) for a, e in zip(actual, expected, strict=True))
-    if type(expected) is dict:
-        assert isinstance(expected, dict)
-        if type(actual) is not dict:
-            return False
-        assert isinstance(actual, dict)
-        return set(actual) == set(expected) and all(
-            same(actual[k], v) for k, v in expected.items())
-    if type(expected) in (set, frozenset):
-        return type(actual) is type(expected) and actual == expected
-    return actual == expected
+    return True
 
 
-def expect(actual: object, expected: object, what: str = "the result") -> None:
+def expect(
+    actual: object, expected: object, what: str = "the result",
+    _same: Any = same, _repr: Any = repr, _error: Any = AssertionError,
+) -> None:
     """Assert `same(actual, expected)` with a message a student can act on."""
-    if not same(actual, expected):
-        raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")
+    if not _same(actual, expected):
+        raise _error(f"{what}: expected {_repr(expected)}, got {_repr(actual)}")
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
