@@ -1,0 +1,297 @@
+"""Batch grading of a class (`minireactor grade --class`), as an instructor runs it.
+
+A tiny exercise made here (three fast tests) keeps the class of 30 students
+quick: the point is the mechanism - layouts, the gradebook, resuming, the
+exports, the dask cluster - and the sandbox is the real one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from minireactor.grader.batch import grade_class
+from minireactor.grader.exercises import ExerciseError, find_exercises
+from minireactor.grader.gradebook import Gradebook
+from minireactor.grader.submissions import find_students
+
+pytestmark = pytest.mark.timeout(240)
+
+STARTER = '''\
+def add(a, b):
+    raise NotImplementedError("add: return a + b")
+
+
+def mean(values):
+    raise NotImplementedError("mean: the average of values")
+'''
+SOLUTION = '''\
+def add(a, b):
+    return a + b
+
+
+def mean(values):
+    return sum(values) / len(values)
+'''
+TESTS = '''\
+from adder import add, mean
+
+from minireactor.grader.testing import expect, points
+
+
+@points(2)
+def test_add() -> None:
+    expect(add(2, 3), 5, "add(2, 3)")
+
+
+@points(3)
+def test_mean_of_long_list() -> None:
+    values = list(range(1, 60))
+    expect(mean(values), 30.0, "mean(" + repr(values) + ")")
+'''
+HIDDEN = '''\
+from adder import add
+
+from minireactor.grader.testing import expect, points
+
+
+@points(1)
+def test_add_negative() -> None:
+    expect(add(-2, -3), -5, "add(-2, -3)")
+'''
+# What students hand in, by kind: crashing, hanging and hostile code included.
+KINDS = {
+    "solution": SOLUTION,
+    "starter": STARTER,
+    "half": SOLUTION.replace("return sum(values) / len(values)", "return 0"),
+    "os_exit": "import os\nos._exit(0)\n" + SOLUTION,
+    "segfault": "import ctypes\nctypes.string_at(0)\n" + SOLUTION,
+    "hang": SOLUTION.replace("return a + b", "while True:\n        pass"),
+    "fake_pass": ("print('PASSED test_add 2/2\\nPASSED test_mean_of_long_list 3/3')\n"
+                  "open('results.json', 'w').write('{\"score\": 99}')\n"
+                  + STARTER),
+}
+ORDER = ["solution", "starter", "half", "solution", "os_exit", "missing", "segfault",
+         "solution", "fake_pass", "half"]
+
+
+def make_exercises(root: Path) -> Path:
+    folder = root / "exercises" / "01-adder"
+    (folder / "tests").mkdir(parents=True)
+    (folder / "hidden").mkdir()
+    (folder / "solution").mkdir()
+    (folder / "exercise.toml").write_text(
+        'title = "Add and average"\nstarter = "adder.py"\n[limits]\nwall = 5\n')
+    (folder / "README.md").write_text("# adder\n")
+    (folder / "adder.py").write_text(STARTER)
+    (folder / "solution" / "adder.py").write_text(SOLUTION)
+    (folder / "tests" / "test_adder.py").write_text(TESTS)
+    (folder / "hidden" / "test_adder_hidden.py").write_text(HIDDEN)
+    return root / "exercises"
+
+
+def kind_of(number: int) -> str:
+    if number == 13:
+        return "hang"  # one is enough: it costs a wall-clock limit per test
+    return ORDER[number % len(ORDER)]
+
+
+def make_class(root: Path, students: int) -> Path:
+    """One folder per student: s00, s01, ...; 'missing' students hand in nothing."""
+    folder = root / "class"
+    for number in range(students):
+        student = folder / f"s{number:02d}"
+        student.mkdir(parents=True)
+        kind = kind_of(number)
+        if kind != "missing":
+            (student / "adder.py").write_text(KINDS[kind])
+        else:
+            (student / "notes.txt").write_text("forgot to upload\n")
+    return folder
+
+
+def cli(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "minireactor.grader", "grade", *map(str, args),
+            "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("class")
+    make_exercises(root)
+    make_class(root, 30)
+    return root
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(workspace: Path) -> Path:
+    """The reference: the whole class graded in one go (hidden tests included)."""
+    out = workspace / "reference"
+    done = subprocess.run(cli("--class", workspace / "class", "--hidden", "--jobs", "2",
+                              "--timeout", "2", "--exercises", workspace / "exercises",
+                              "--out", out), capture_output=True, text=True, timeout=200)
+    assert done.returncode == 0, done.stderr
+    assert "30 students, 30 submissions: graded 30" in done.stdout
+    return out
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(path.open(encoding="utf-8")))
+
+
+def test_csv_has_one_column_per_exercise_and_the_right_scores(uninterrupted: Path) -> None:
+    rows = read_csv(uninterrupted / "grades.csv")
+    assert list(rows[0]) == ["student", "01-adder", "total"]
+    assert [r["student"] for r in rows] == [f"s{n:02d}" for n in range(30)]
+    expected = {"solution": "6", "starter": "0", "half": "3", "os_exit": "0", "missing": "0",
+                "segfault": "0", "fake_pass": "0", "hang": "3"}
+    for number, row in enumerate(rows):
+        assert row["01-adder"] == row["total"] == expected[kind_of(number)], (number, row)
+
+
+def test_feedback_has_every_test_its_points_and_the_whole_message(uninterrupted: Path) -> None:
+    feedback = uninterrupted / "feedback"
+    assert len(list(feedback.glob("*.md"))) == 30
+    half = (feedback / "s02.md").read_text()
+    assert "Total: **3/6**" in half
+    assert "| `test_adder.py::test_add` | 2/2 | passed |" in half
+    assert "| `test_adder.py::test_mean_of_long_list` | 0/3 | failed |" in half
+    assert "| `test_adder_hidden.py::test_add_negative` (hidden) | 1/1 | passed |" in half
+    long_message = "mean(" + repr(list(range(1, 60))) + ")"  # far over 100 characters
+    assert long_message in half
+    assert "nothing submitted" in (feedback / "s05.md").read_text()
+    assert "timed out" in (feedback / "s13.md").read_text()
+    summary = (uninterrupted / "summary.md").read_text()
+    assert "| 01-adder | 30 |" in summary
+    assert (uninterrupted / "histograms.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_interrupted_batch_resumes_without_grading_anything_twice(
+    workspace: Path, uninterrupted: Path
+) -> None:
+    out = workspace / "interrupted"
+    book = out / "gradebook.sqlite"
+    command = cli("--class", workspace / "class", "--hidden", "--jobs", "2", "--timeout", "2",
+                  "--exercises", workspace / "exercises", "--out", out)
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline and first.poll() is None:
+        if book.exists() and _count(book) >= 15:
+            first.send_signal(signal.SIGINT)  # Ctrl-C half-way
+            break
+        time.sleep(0.1)
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 130, err
+    assert "run the same command again" in err
+    before = {(r.student, r.exercise): r.run for r in Gradebook(book).rows()}
+    assert 15 <= len(before) < 30 and set(before.values()) == {1}
+
+    second = subprocess.run(command, capture_output=True, text=True, timeout=200)
+    assert second.returncode == 0, second.stderr
+    assert f"graded {30 - len(before)} " in second.stdout
+    assert f"unchanged {len(before)}" in second.stdout
+    after = Gradebook(book).rows()
+    assert len(after) == 30
+    for row in after:  # nothing finished in the first run was graded again
+        assert row.run == (1 if (row.student, row.exercise) in before else 2)
+    assert (out / "grades.csv").read_text() == (uninterrupted / "grades.csv").read_text()
+    reference = sorted(r.comparable() for r in Gradebook(uninterrupted / "gradebook.sqlite")
+                       .rows())
+    assert sorted(r.comparable() for r in after) == reference
+
+    third = subprocess.run([*command, "--regrade", "s03"], capture_output=True, text=True,
+                           timeout=100)
+    assert "graded 1 " in third.stdout and "unchanged 29" in third.stdout
+
+
+def _count(book: Path) -> int:
+    try:
+        with sqlite3.connect(book) as db:
+            return int(db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+    except sqlite3.Error:  # created but no table yet
+        return 0
+
+
+def test_a_changed_file_is_regraded_alone(tmp_path: Path) -> None:
+    exercises = find_exercises(make_exercises(tmp_path))
+    folder = tmp_path / "class"
+    for name, kind in (("ann", "solution"), ("ben", "starter")):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "adder.py").write_text(KINDS[kind])
+    with Gradebook(tmp_path / "book.sqlite") as book:
+        first = grade_class(folder, exercises, book, jobs=2, progress=False)
+        assert (first.graded, first.reused) == (2, 0)
+        (folder / "ben" / "adder.py").write_text(SOLUTION)  # a late resubmission
+        second = grade_class(folder, exercises, book, jobs=2, progress=False)
+        assert (second.graded, second.reused) == (1, 1)
+        assert [r.score for r in book.rows()] == [5, 5]
+
+
+def test_lms_and_gradescope_export_layouts(tmp_path: Path) -> None:
+    exercises = find_exercises(make_exercises(tmp_path))
+    folders = tmp_path / "folders.zip"  # a wrapper folder, then one folder per student
+    with zipfile.ZipFile(folders, "w") as zf:
+        zf.writestr("submissions/Jane Doe_1234_assignsubmission_file_/adder.py", SOLUTION)
+        zf.writestr("submissions/s2/01-adder/adder.py", STARTER)
+        zf.writestr("submissions/s3/readme.txt", "nothing")
+    students = find_students(folders, exercises)
+    assert [s.id for s in students] == ["Jane Doe_1234", "s2", "s3"]
+    assert students[0].files == {"adder.py": SOLUTION.encode()}
+    assert students[2].files == {}
+
+    named = tmp_path / "named.zip"  # files named after the student (Canvas, generic)
+    with zipfile.ZipFile(named, "w") as zf:
+        zf.writestr("doejane_LATE_4242_777_adder-1.py", SOLUTION)
+        zf.writestr("bob_adder.py", STARTER)
+        zf.writestr("unrelated.txt", "x")
+    assert [s.id for s in find_students(named, exercises)] == ["bob", "doejane_4242"]
+
+    unsafe = tmp_path / "unsafe.zip"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("../escape/adder.py", SOLUTION)
+    unsafe.write_bytes(buffer.getvalue())
+    with pytest.raises(ExerciseError, match="unsafe member"):
+        find_students(unsafe, exercises)
+
+
+def test_dask_cluster_gives_the_same_gradebook_and_csv(
+    workspace: Path, uninterrupted: Path
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    out = workspace / "cluster"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        done = subprocess.run(
+            cli("--class", workspace / "class", "--hidden", "--timeout", "2",
+                "--exercises", workspace / "exercises", "--out", out,
+                "--scheduler", cluster.scheduler_address),
+            capture_output=True, text=True, timeout=200, env={**os.environ})
+    assert done.returncode == 0, done.stderr
+    assert (out / "grades.csv").read_text() == (uninterrupted / "grades.csv").read_text()
+    ours = sorted(r.comparable() for r in Gradebook(out / "gradebook.sqlite").rows())
+    reference = sorted(r.comparable() for r in Gradebook(uninterrupted / "gradebook.sqlite")
+                       .rows())
+    assert ours == reference
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    root = tmp_path
+    make_exercises(root)
+    make_class(root, 1)
+    done = subprocess.run(cli("--class", root / "class", "--exercises", root / "exercises",
+                              "--out", root / "out", "--scheduler", "tcp://127.0.0.1:9"),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "no dask scheduler answers at tcp://127.0.0.1:9" in done.stderr
