@@ -99,7 +99,7 @@ def write_autograder(out: Path, exercises: list[Exercise]) -> Path:
         shutil.copytree(exercise.path, tree / "exercises" / exercise.slug, ignore=_SKIP)
     names = " ".join(e.slug for e in exercises)
     _write(tree / "setup.sh", SETUP_SH, 0o755)
-    _write(tree / "run_autograder", RUN_AUTOGRADER.format(exercises=names), 0o755)
+    _write(tree / "run_autograder", RUN_AUTOGRADER.replace("{exercises}", names), 0o755)
     _write(tree / "README.txt", README, 0o644)
     archive = out / "autograder.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
