@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from minireactor.grader.cli import main
 from minireactor.grader.edition import EditionError, verify_edition
 from minireactor.grader.release import ReleaseError, build_release
 from minireactor.grader.runner import PACKAGE_ROOT
@@ -59,6 +60,19 @@ def test_a_starter_that_differs_from_its_commit_is_refused(tmp_path: Path) -> No
     assert "differ from their committed version" in str(error.value)
     assert "exercises/03-timers/timers.py" in str(error.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_release_command_says_why_it_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path, ("03-timers",), notebooks=False)
+    (repo / "exercises" / "03-timers" / "README.md").write_text("changed\n")
+    status = main(["release", "--out", str(tmp_path / "out"), "--exercises",
+                   str(repo / "exercises")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "minireactor release: these files differ" in err
+    assert "exercises/03-timers/README.md" in err
 
 
 def test_a_committed_starter_that_scores_is_refused(tmp_path: Path) -> None:
