@@ -45,7 +45,8 @@ def test_report_parsing_trusts_only_token_and_pid() -> None:
 
 def test_table_wraps_long_messages_and_json_keeps_them_whole() -> None:
     message = "expected (200, b'flaky 1', None), got (503, b'" + "x" * 250 + "')"
-    result = ExerciseResult("07-async-fetcher", "t", [grader_report.TestResult("t::a", 2, False, message)])
+    test = grader_report.TestResult("t::a", 2, False, message)
+    result = ExerciseResult("07-async-fetcher", "t", [test])
     table = render_table([result], width=60)
     reason = [line.strip() for line in table.splitlines() if line.startswith(" " * 14)]
     assert all(len(line) <= 60 for line in reason)
