@@ -32,6 +32,7 @@ _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".p
                                "*.so", "*.egg-info")
 TEACHER_ONLY = ("solution", "hidden", "tests-broken")
 NOTEBOOK_FILES = ("*.ipynb", "workbook.py")
+INSTRUCTORS_ONLY = "\n## For instructors"  # exercises/README.md from here on stays home
 
 README = """\
 # minireactor: the workbook and its exercises (student edition)
@@ -126,8 +127,10 @@ def write_edition(tree: Path, exercises: Path, notebooks: Path | None, out: Path
                 shutil.copy2(item, dest / item.name)
         if (exercise.path / "tests").is_dir():
             shutil.copytree(exercise.path / "tests", dest / "tests", ignore=_SKIP)
-    if (exercises / "README.md").is_file():
-        shutil.copy2(exercises / "README.md", target / "README.md")
+    if (exercises / "README.md").is_file():  # the index, without its instructors' part
+        index = (exercises / "README.md").read_text(encoding="utf-8")
+        (target / "README.md").write_text(index.split(INSTRUCTORS_ONLY)[0].rstrip() + "\n",
+                                          encoding="utf-8")
     if notebooks is not None and notebooks.is_dir():
         (out / "notebooks").mkdir()
         for pattern in NOTEBOOK_FILES:
