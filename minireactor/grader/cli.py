@@ -5,6 +5,9 @@ argparse sub-parsers (the `minireactor` command does this); each sets
 `func`, which takes the parsed namespace and returns an exit status.
 `main(argv)` is the same thing standalone: `python -m minireactor.grader ...`.
 
+`grade --class SUBMISSIONS` grades a whole class (see `class_cli.py` and
+`batch.py`); `grade --gradescope DIR` writes the autograder (`gradescope.py`).
+
 Read next: `runner.py` (grading) and `release.py` (the student edition).
 """
 

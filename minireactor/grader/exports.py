@@ -117,7 +117,9 @@ def write_summary(rows: list[Row], exercises: list[Exercise], folder: Path) -> P
         lines.append(f"| {exercise.slug} | {len(got)} | {mean} | {median} | "
                      f"{sum(1 for s in got if s == top and top > 0)} | "
                      f"{sum(1 for s in got if s == 0)} | {missing} |")
-    png = _histograms(scores, folder / "histograms.png")
+    maxima = {e.slug: max((g[e.slug].max_score for g in table.values() if e.slug in g),
+                          default=1.0) for e in exercises}
+    png = _histograms(scores, maxima, folder / "histograms.png")
     lines += ["", f"![score histograms]({png.name})" if png else
               "(install matplotlib for histograms.png: pip install 'minireactor[notebooks]')"]
     path = folder / "summary.md"
@@ -125,7 +127,9 @@ def write_summary(rows: list[Row], exercises: list[Exercise], folder: Path) -> P
     return path
 
 
-def _histograms(scores: dict[str, list[float]], path: Path) -> Path | None:
+def _histograms(
+    scores: dict[str, list[float]], maxima: dict[str, float], path: Path
+) -> Path | None:
     """One histogram of scores per exercise, in a grid; None without matplotlib."""
     try:
         import matplotlib
@@ -140,8 +144,8 @@ def _histograms(scores: dict[str, list[float]], path: Path) -> Path | None:
     fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows),
                              squeeze=False)
     for ax, (slug, values) in zip(axes.flat, scores.items(), strict=False):
-        top = max(values, default=0.0)
-        ax.hist(values, bins=max(1, min(20, int(top) + 1)), range=(0, max(top, 1.0)),
+        top = max(maxima[slug], 1.0)
+        ax.hist(values, bins=max(1, min(20, int(top) + 1)), range=(0, top),
                 color="#4c72b0", edgecolor="white")
         ax.set_title(slug, fontsize=9)
         ax.set_xlabel("score")
