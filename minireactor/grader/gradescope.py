@@ -53,9 +53,15 @@ if ! command -v "$PYTHON" >/dev/null 2>&1; then
     apt-get install -y python3.11 python3.11-venv
     PYTHON=python3.11
 fi
-"$PYTHON" -m venv "$ROOT/venv"
-"$ROOT/venv/bin/python" -m pip install --quiet --disable-pip-version-check \\
-    --no-index --find-links "$SOURCE/wheels" minireactor
+PIP_OPTIONS=(--quiet --disable-pip-version-check --no-index --find-links "$SOURCE/wheels")
+if "$PYTHON" -m pip --python "$PYTHON" --version >/dev/null 2>&1; then
+    # The interpreter's own pip installs into a bare venv: faster than ensurepip.
+    "$PYTHON" -m venv --without-pip "$ROOT/venv"
+    "$PYTHON" -m pip --python "$ROOT/venv/bin/python" install "${{PIP_OPTIONS[@]}}" minireactor
+else
+    "$PYTHON" -m venv "$ROOT/venv"
+    "$ROOT/venv/bin/python" -m pip install "${{PIP_OPTIONS[@]}}" minireactor
+fi
 {_LOCK_HIDDEN}
 """
 
