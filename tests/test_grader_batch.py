@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import signal
 import sqlite3
 import subprocess
@@ -293,3 +294,33 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "no dask scheduler answers at tcp://127.0.0.1:9" in done.stderr
+
+
+PEEK = '''\
+import glob
+import tempfile
+
+found = glob.glob(tempfile.gettempdir() + "/minireactor-unit-*/exercise/*/hidden/*.py")
+found += glob.glob("/tmp/minireactor-unit-*/exercise/*/hidden/*.py")
+leaked = []
+for name in found:
+    try:
+        with open(name) as hidden:
+            leaked.append(hidden.read())
+    except OSError:
+        pass
+print("FOUND", len(found), "LEAKED", len(leaked))
+''' + SOLUTION
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="only root can hide files from the graded code (it runs as nobody)")
+def test_graded_code_cannot_read_the_hidden_tests_of_its_batch(tmp_path: Path) -> None:
+    exercises = find_exercises(make_exercises(tmp_path))
+    (tmp_path / "class" / "eve").mkdir(parents=True)
+    (tmp_path / "class" / "eve" / "adder.py").write_text(PEEK)
+    with Gradebook(tmp_path / "book.sqlite") as book:
+        grade_class(tmp_path / "class", exercises, book, hidden=True, jobs=1, progress=False)
+        (row,) = book.rows()
+    outputs = "\n".join(t["output"] for t in row.tests)
+    assert "LEAKED 0" in outputs, outputs

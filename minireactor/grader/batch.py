@@ -137,7 +137,8 @@ def grade_unit(unit: Unit, bundle: Bundle, hidden: bool, wall: float | None) -> 
             folder = Path(temp) / "exercise" / bundle.slug
             with zipfile.ZipFile(io.BytesIO(bundle.archive)) as zf:
                 zf.extractall(folder)
-            Path(temp).chmod(0o755)  # the sandbox user reads the visible tests' helpers
+            Path(temp).chmod(0o755)  # the sandbox user reads the visible tests' helpers...
+            _root_only(folder / "hidden")  # ...but not the hidden tests (read by us alone)
             exercise = load_exercise(folder)
             submission = None
             if unit.submission is not None:
@@ -155,6 +156,14 @@ def grade_unit(unit: Unit, bundle: Bundle, hidden: bool, wall: float | None) -> 
     note = "nothing submitted" if unit.submission is None else result.note
     return Graded(unit.student, unit.exercise, unit.digest, result.score, result.max_score,
                   note, tests)
+
+
+def _root_only(folder: Path) -> None:
+    """Make `folder` and what it holds readable by its owner only."""
+    if folder.is_dir():
+        for path in folder.rglob("*"):
+            path.chmod(0o700 if path.is_dir() else 0o600)
+        folder.chmod(0o700)
 
 
 def plan(
