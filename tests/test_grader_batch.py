@@ -284,16 +284,12 @@ def test_lms_and_gradescope_export_layouts(tmp_path: Path) -> None:
         find_students(unsafe, exercises)
 
 
-def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
+def test_unreachable_scheduler_is_a_clear_error() -> None:
     pytest.importorskip("distributed")
-    root = tmp_path
-    make_exercises(root)
-    make_class(root, 1)
-    done = subprocess.run(cli("--class", root / "class", "--exercises", root / "exercises",
-                              "--out", root / "out", "--scheduler", "tcp://127.0.0.1:9"),
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert "no dask scheduler answers at tcp://127.0.0.1:9" in done.stderr
+    from minireactor.grader.cluster import ClusterError, run_on_cluster
+
+    with pytest.raises(ClusterError, match=r"no dask scheduler answers at tcp://127.0.0.1:9"):
+        run_on_cluster("tcp://127.0.0.1:9", [], lambda graded: None, timeout=1)
 
 
 PEEK = '''\
