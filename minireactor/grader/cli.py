@@ -5,6 +5,9 @@ argparse sub-parsers (the `minireactor` command does this); each sets
 `func`, which takes the parsed namespace and returns an exit status.
 `main(argv)` is the same thing standalone: `python -m minireactor.grader ...`.
 
+`grade --class SUBMISSIONS` grades a whole class (see `class_cli.py` and
+`batch.py`); `grade --gradescope DIR` writes the autograder (`gradescope.py`).
+
 Read next: `runner.py` (grading) and `release.py` (the student edition).
 """
 
@@ -19,6 +22,7 @@ from typing import Any
 
 from .exercises import ExerciseError, find_exercises, select
 from .runner import Source, grade, locate_exercises
+from .wheel import WheelError
 
 
 def add_subcommands(subparsers: Any) -> None:
@@ -38,6 +42,19 @@ def add_subcommands(subparsers: Any) -> None:
     g.add_argument("--gradescope", type=Path, metavar="DIR",
                    help="write a Gradescope autograder to DIR instead of grading")
     g.add_argument("--quiet", action="store_true", help="print only the total")
+    c = g.add_argument_group(
+        "a whole class", "grade every student's files into a resumable gradebook (batch.py)")
+    c.add_argument("--class", dest="klass", type=Path, metavar="SUBMISSIONS",
+                   help="a folder (one folder or file per student) or an LMS/Gradescope zip")
+    c.add_argument("--out", type=Path, metavar="DIR", default=Path("grades"),
+                   help="where grades.csv, feedback/ and the summary go (default ./grades)")
+    c.add_argument("--gradebook", type=Path, metavar="FILE",
+                   help="the SQLite gradebook (default OUT/gradebook.sqlite)")
+    c.add_argument("--regrade", action="append", default=[], metavar="STUDENT",
+                   help="grade this student again even if nothing changed (repeatable)")
+    c.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on a dask cluster, e.g. tcp://HOST:8786 (needs minireactor[dask])")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.set_defaults(func=run_grade)
 
     r = subparsers.add_parser(
@@ -60,13 +77,18 @@ def run_grade(args: argparse.Namespace) -> int:
             from .gradescope import write_autograder
 
             write_autograder(args.gradescope, exercises)
-            print(f"wrote a Gradescope autograder to {args.gradescope}")
+            print(f"wrote a Gradescope autograder to {args.gradescope}: upload "
+                  f"{args.gradescope / 'autograder.zip'}")
             return 0
+        if args.klass is not None:
+            from .class_cli import run_class
+
+            return run_class(args, exercises)
         if args.submission is not None and not args.submission.exists():
             raise ExerciseError(f"--submission {args.submission}: no such file or folder")
         if args.submission is not None and args.submission.is_file() and len(exercises) != 1:
             raise ExerciseError("a single submitted file needs exactly one exercise name")
-    except ExerciseError as exc:
+    except (ExerciseError, WheelError) as exc:
         print(f"minireactor grade: {exc}", file=sys.stderr)
         return 2
     source = Source(submission=args.submission, solution=args.solution)

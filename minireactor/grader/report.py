@@ -13,7 +13,9 @@ from __future__ import annotations
 import html
 import json
 import os
+import shutil
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,7 +83,16 @@ class GradeReport:
         return render_html(self.exercises)
 
     def to_gradescope(self) -> dict[str, Any]:
-        """The results.json document Gradescope reads."""
+        """The results.json document Gradescope reads.
+
+        Visibility follows Gradescope's specification: each visible test is
+        `visible`; each hidden test is `after_published` (its score and output
+        appear when the instructor publishes the grades). The top-level
+        `output` is shown at once, so it totals the visible tests only; when
+        there are hidden tests the overall score, which includes them, is
+        `after_published` too. `stdout_visibility` is `hidden`: what the
+        grader printed is for instructors.
+        """
         tests = []
         for exercise in self.exercises:
             for test in exercise.tests:
@@ -89,22 +100,32 @@ class GradeReport:
                     "name": f"{exercise.slug}: {test.name}",
                     "score": test.score,
                     "max_score": test.max_score,
+                    "status": "passed" if test.passed else "failed",
                     "output": test.output or "passed",
                     "visibility": "after_published" if test.hidden else "visible",
                 })
-        summary = "\n".join(
-            f"{e.slug}: {_num(e.score)}/{_num(e.max_score)}" + (f" ({e.note})" if e.note else "")
-            for e in self.exercises
-        )
+        any_hidden = any(t.hidden for e in self.exercises for t in e.tests)
         return {
             "score": self.score,
             "max_score": self.max_score,
             "execution_time": round(self.execution_time, 3),
-            "output": summary,
-            "visibility": "visible",
+            "output": self.visible_summary(),
+            "visibility": "after_published" if any_hidden else "visible",
             "stdout_visibility": "hidden",
             "tests": tests,
         }
+
+    def visible_summary(self) -> str:
+        """One line per exercise with the visible tests' score only."""
+        lines = []
+        for e in self.exercises:
+            shown = [t for t in e.tests if not t.hidden]
+            line = (f"{e.slug}: {_num(sum(t.score for t in shown))}/"
+                    f"{_num(sum(t.max_score for t in shown))} on the visible tests")
+            if len(shown) < len(e.tests):
+                line += " (hidden tests: results after the grades are published)"
+            lines.append(line + (f" ({e.note})" if e.note else ""))
+        return "\n".join(lines)
 
     def write_json(self, path: Path) -> None:
         """Write results.json atomically (rename), replacing whatever is there."""
@@ -119,8 +140,16 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def render_table(exercises: list[ExerciseResult], width: int = 100) -> str:
-    """A plain-text table: one line per test, a subtotal per exercise, reasons below."""
+def render_table(
+    exercises: list[ExerciseResult], width: int | None = None, max_lines: int = 40
+) -> str:
+    """A plain-text table: one line per test, a subtotal per exercise, reasons below.
+
+    Reasons are wrapped to the terminal's width, never cut mid-line; only a
+    reason longer than `max_lines` lines loses its end (`--json` keeps all).
+    """
+    if width is None:
+        width = max(40, shutil.get_terminal_size((100, 24)).columns - _INDENT)
     lines = []
     for exercise in exercises:
         lines.append(f"{exercise.slug} - {exercise.title}")
@@ -132,11 +161,7 @@ def render_table(exercises: list[ExerciseResult], width: int = 100) -> str:
             score = f"{_num(test.score)}/{_num(test.max_score)}"
             lines.append(f"  {mark}  {score:>7}  {test.name}{tag}")
             if test.output:  # why it failed, or what a passing test printed
-                reason = test.output.strip().splitlines()
-                for line in reason[:6]:
-                    lines.append(f"              {line[:width]}")
-                if len(reason) > 6:
-                    lines.append("              ...")
+                lines.extend(_wrapped(test.output, width, max_lines))
         lines.append(f"  total {_num(exercise.score)}/{_num(exercise.max_score)}")
         lines.append("")
     if len(exercises) > 1:
@@ -144,6 +169,23 @@ def render_table(exercises: list[ExerciseResult], width: int = 100) -> str:
         maximum = sum(e.max_score for e in exercises)
         lines.append(f"TOTAL {_num(total)}/{_num(maximum)}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+_INDENT = 14
+
+
+def _wrapped(text: str, width: int, max_lines: int) -> list[str]:
+    """`text` indented and wrapped at `width`, at most `max_lines` lines."""
+    pad = " " * _INDENT
+    out: list[str] = []
+    for line in text.strip().splitlines():
+        pieces = textwrap.wrap(line, width, replace_whitespace=False, drop_whitespace=False,
+                               break_on_hyphens=False) or [""]
+        out.extend(pad + piece.rstrip() for piece in pieces)
+    if len(out) > max_lines:
+        cut = len(out) - max_lines
+        out = [*out[:max_lines], f"{pad}... {cut} more lines (--json RESULTS keeps them all)"]
+    return out
 
 
 def render_html(exercises: list[ExerciseResult]) -> str:
