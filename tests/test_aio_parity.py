@@ -224,6 +224,34 @@ async def refused_connection_leaves_no_cycle() -> list[tuple[str, list[str]]]:
     return record
 
 
+@scenario(expected=[])
+async def exception_of_a_finished_task_is_not_held_by_the_loop() -> list[str]:
+    """anyio's happy-eyeballs refcycle test, in plain asyncio, in debug mode."""
+    loop = asyncio.get_running_loop()
+    loop.set_debug(True)  # handles record their origin: the loop's frames become objects
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    errors: list[OSError] = []
+    attempted = asyncio.Event()
+
+    async def attempt() -> None:
+        try:
+            await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+        except OSError as exc:
+            errors.append(exc)
+        finally:
+            attempted.set()
+
+    task = asyncio.create_task(attempt())
+    await attempted.wait()
+    await task
+    loop.set_debug(False)
+    exc = errors.pop()
+    return [type(ref).__name__ for ref in gc.get_referrers(exc)]
+
+
 # -- time, threads, debug ---------------------------------------------------------------
 
 

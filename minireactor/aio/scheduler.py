@@ -107,35 +107,48 @@ class Scheduler:
 
     # -- running --------------------------------------------------------------
 
+    # Discussion: in debug mode asyncio records where each handle was made,
+    # which turns the running frames (these) into frame objects; a traceback
+    # may then keep such a frame alive after it returns, with its locals. So
+    # each function here lets go of its handle before returning, as asyncio's
+    # `_run_once` does: else a finished future, and its exception, would stay
+    # referenced until the next pass.
+
     def run_ready(self) -> None:
         """Run the handles queued before this call; what they queue waits for the next."""
         ready = self.ready
+        handle: asyncio.Handle | None = None
         if self.debug:
             for _ in range(len(ready)):
                 handle = ready.popleft()
                 if not handle.cancelled():
                     self.run(handle)
-            return
-        # `run()` inlined: one Python call less per callback, the hottest
-        # loop of minireactor.aio (the benchmarks' streams section).
-        for _ in range(len(ready)):
-            handle = ready.popleft()
-            if not handle.cancelled():
-                handle._run()
+        else:
+            # `run()` inlined: one Python call less per callback, the hottest
+            # loop of minireactor.aio (the benchmarks' streams section).
+            for _ in range(len(ready)):
+                handle = ready.popleft()
+                if not handle.cancelled():
+                    handle._run()
+        handle = None  # see the discussion above
 
-    def run_io(self, handle: asyncio.Handle) -> None:
+    def run_io(self, handle: asyncio.Handle | None) -> None:
         """What the reactor calls for a ready descriptor: the reader's or writer's handle."""
+        assert handle is not None
         if not handle.cancelled():
             self.run(handle)
+        handle = None  # see the discussion above
 
-    def run(self, handle: asyncio.Handle) -> None:
+    def run(self, handle: asyncio.Handle | None) -> None:
         """Run one handle; in debug mode, record it and warn when it is slow.
 
         `Handle._run` is asyncio's: it runs the callback in the handle's
         context and hands what it raises to the loop's exception handler.
         """
+        assert handle is not None
         if not self.debug:
             handle._run()
+            handle = None  # see the discussion above
             return
         loop = self._loop
         loop._current_handle = handle
@@ -147,6 +160,7 @@ class Scheduler:
         elapsed = loop.time() - started
         if elapsed >= loop.slow_callback_duration:
             logger.warning("Executing %s took %.3f seconds", describe(handle), elapsed)
+        handle = None  # see the discussion above
 
 
 def describe(handle: asyncio.Handle) -> str:
