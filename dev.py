@@ -167,7 +167,12 @@ def main(argv: list[str]) -> int:
         return run_everywhere(command, rest)
     version = (sys.version_info[0], sys.version_info[1])
     python = install(EXTRAS[command], sys.executable, venv_dir(version))
-    return subprocess.call(command_line(command, str(python), rest), cwd=ROOT)
+    env = dict(os.environ)
+    if command == "workbook":
+        # notebooks/.jupyter: no news pop-up and no update check in JupyterLab.
+        paths = [str(ROOT / "notebooks" / ".jupyter"), env.get("JUPYTER_CONFIG_PATH", "")]
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(p for p in paths if p)
+    return subprocess.call(command_line(command, str(python), rest), cwd=ROOT, env=env)
 
 
 if __name__ == "__main__":
