@@ -814,3 +814,13 @@ def test_head_limit_is_exact_for_a_pipelined_head_finished_or_not(extra: int) ->
         else:
             result = parser.next_request()
             assert (result is not None) == (second is whole)
+
+
+def test_header_errors_quote_up_to_60_characters_of_the_line() -> None:
+    no_colon = "N" * 100
+    bad_name = "Bad Name" + "x" * 100 + ": v"
+    for line, start in [(no_colon, "header line without a colon: "),
+                        (bad_name, "invalid header name (no spaces or separators): ")]:  # fmt: skip
+        with pytest.raises(HTTPParseError) as info:
+            parse_all(GET11 + line.encode() + b"\r\n\r\n")
+        assert str(info.value) == start + repr(line[:60])
