@@ -767,3 +767,60 @@ def test_a_message_cut_by_the_end_of_the_stream_is_a_400() -> None:
         400,
         "the connection closed in the middle of a message",
     )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\n\nGET / HTTP/1.1\r\n",  # bare LFs at the very start of the buffer
+        b"\n\r\nGET / HTTP/1.1\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\n\r\n",  # an LF-ended line, then the empty line
+        b"GET / HTTP/1.1\nHost: a\n\n",
+    ],
+)
+def test_bare_lf_in_an_unfinished_head_is_rejected_at_once(raw: bytes) -> None:
+    parser = RequestParser()
+    parser.feed(raw)
+    with pytest.raises(HTTPParseError) as info:
+        parser.next_request()
+    assert (info.value.status, str(info.value)) == (
+        400,
+        "header lines must end with CRLF, not a bare LF",
+    )
+
+
+def test_bare_lfs_in_an_earlier_body_do_not_count_against_the_next_head() -> None:
+    parser = RequestParser()
+    parser.feed(POST + b"Content-Length: 6\r\n\r\na\n\n\r\nbGET / HT")
+    request = parser.next_request()
+    assert request is not None and request.body == b"a\n\n\r\nb"
+    assert parser.next_request() is None and parser.phase == "head"
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_head_limit_is_exact_for_a_pipelined_head_finished_or_not(extra: int) -> None:
+    first = b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+    start = b"GET /2 HTTP/1.1\r\nHost: a\r\nX: "
+    whole = start + b"a" * (100 - len(start) - 4 + extra) + b"\r\n\r\n"
+    unfinished = start + b"a" * (100 - len(start) + extra)
+    for second in (whole, unfinished):
+        parser = RequestParser(max_head_bytes=100)
+        parser.feed(first + second)
+        assert parser.next_request() is not None
+        if extra:
+            with pytest.raises(HTTPParseError) as info:
+                parser.next_request()
+            assert info.value.status == 431
+        else:
+            result = parser.next_request()
+            assert (result is not None) == (second is whole)
+
+
+def test_header_errors_quote_up_to_60_characters_of_the_line() -> None:
+    no_colon = "N" * 100
+    bad_name = "Bad Name" + "x" * 100 + ": v"
+    for line, start in [(no_colon, "header line without a colon: "),
+                        (bad_name, "invalid header name (no spaces or separators): ")]:  # fmt: skip
+        with pytest.raises(HTTPParseError) as info:
+            parse_all(GET11 + line.encode() + b"\r\n\r\n")
+        assert str(info.value) == start + repr(line[:60])
