@@ -1,0 +1,346 @@
+"""The `tk` backend: minireactor inside a Tk window's event loop.
+
+A GUI toolkit has an event loop of its own: Tk's `mainloop()` waits for
+mouse clicks, key presses and "please repaint" messages from the display
+server, and runs their callbacks. A callback that blocks (a `recv()`, a
+`time.sleep()`) stops that loop, and the window freezes. So the network
+must be waited for by the same loop, never beside it. Twisted's reactor
+paper names two routes; this file has both, chosen by `mode`:
+
+* *native* (Unix): Tk watches our descriptors. `register(fd, ...)` becomes
+  `tk.createfilehandler(fd, mask, ...)`, so Tcl's notifier waits for the
+  network, the display and Tk's own timers in one place. Cost model: on a
+  threaded Tcl (every Linux distribution's) the notifier is a thread doing
+  select(2) over all file handlers; each file event crosses from it to the
+  Tk thread (about 0.1-0.3 ms here), and since it is select(2), descriptors
+  at or above 1024 cannot be watched at all (`register` refuses them).
+* *interval* (Windows, where Tk has no `createfilehandler`): Tk knows
+  nothing of our descriptors; a private selector watches them, and the
+  reactor looks at it without waiting, every `interval` seconds. Cost
+  model: up to `interval` of added latency on every event, and a wake-up
+  every `interval` even when nothing happens (idle CPU); both are measured
+  by `minireactor.lab.gui_lag.interval_cost()`.
+
+Who waits? Standalone (`reactor.run()` or `iterate()`), `poll(timeout)`
+turns Tk's loop (`tk.dooneevent`) until one of our descriptors is ready or
+the timeout expires, so the window stays live while the reactor runs.
+Hosted (`reactor.start()`, then Tk's own `mainloop()`), Tk waits and the
+drivers in `tk_host.py` run one reactor pass when it has work; `poll` then
+only hands back what Tk noted.
+
+Read next: `tk_host.py` (the hosted drivers), then `../demo/chat_gui.py`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import os
+import selectors
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BackendError, FileDescriptorTooLarge
+from .base import READ, WRITE, Backend
+
+if TYPE_CHECKING:
+    import tkinter
+
+    from ..reactor import Reactor
+    from .tk_host import IntervalDriver, TkDriver
+
+log = logging.getLogger("minireactor")
+
+TCL_FD_LIMIT = 1024
+"""Tcl's Unix notifier uses select(2): descriptors at or above this cannot be watched."""
+SWEEP_LIMIT = 1000
+"""Most Tk events handled by one non-blocking sweep, so a pass always ends."""
+# Tcl's flags for tk.dooneevent(): 2 is TCL_DONT_WAIT (tkinter.DONT_WAIT),
+# and 0 means "all kinds of event, and wait for one".
+_DONT_WAIT = 2
+_READABLE, _WRITABLE, _EXCEPTION = 2, 4, 8  # tkinter.READABLE, WRITABLE, EXCEPTION
+
+
+def tk_problem() -> str | None:
+    """Why the tk backend cannot work on this machine now, or None if it can."""
+    if importlib.util.find_spec("_tkinter") is None:
+        return (
+            "tkinter is not installed for this Python (on Debian or Ubuntu: "
+            "apt install python3-tk; a pyenv Python needs tk-dev when it is built)"
+        )
+    if sys.platform in ("win32", "darwin"):
+        return None  # Tk draws on the native window system, always there
+    if not os.environ.get("DISPLAY"):
+        return (
+            "no display: DISPLAY is not set. Run under a desktop, or on a virtual one "
+            "(xvfb-run python ..., or minireactor.lab.display.virtual_display())"
+        )
+    return None
+
+
+class TkBackend(Backend):
+    """Readiness reported through Tk's event loop (natively, or by polling at intervals).
+
+    Args:
+        root: the application's `tkinter.Tk()`. By default the one it already
+            made (tkinter's default root), or else a new, hidden one that
+            this backend destroys when it closes.
+        mode: "native" (Tk watches the descriptors), "interval" (a pass every
+            `interval` seconds), or "auto": native where Tk can do it.
+        interval: seconds between passes in interval mode (default 5 ms).
+
+    Raises:
+        BackendError: no display or no tkinter here, or an unknown mode.
+    """
+
+    name = "tk"
+
+    def __init__(
+        self, root: tkinter.Misc | None = None, *, mode: str = "auto", interval: float = 0.005
+    ) -> None:
+        if mode not in ("auto", "native", "interval"):
+            raise BackendError(f"unknown tk mode {mode!r}: choose 'native', 'interval' or 'auto'")
+        if interval <= 0:
+            raise BackendError(f"interval must be a positive number of seconds, not {interval}")
+        self._root: tkinter.Misc | None
+        self._root, self._owns_root = _find_root(root)
+        self._tk: Any = self._root.tk
+        native_ok = hasattr(self._tk, "createfilehandler")
+        if mode == "auto":
+            mode = "native" if native_ok else "interval"
+        if mode == "native" and not native_ok:
+            if self._owns_root:
+                self._root.destroy()
+            raise BackendError(
+                "this Tk cannot watch descriptors (no createfilehandler, as on Windows): "
+                "use TkBackend(mode='interval')"
+            )
+        self.mode = mode
+        self.interval = interval
+        self._watched: dict[int, tuple[int, Any]] = {}  # fd -> (events, handler)
+        self._noted: dict[int, int] = {}  # fd -> events seen since the last poll
+        self._selector = selectors.DefaultSelector() if mode == "interval" else None
+        self.driver: TkDriver | IntervalDriver | None = None
+        super().__init__()  # registers the waker, through register() below
+        # Turn Tk's loop once now: a threaded Tcl starts its notifier thread
+        # (and that thread's pipe) lazily, and aborts the whole process if the
+        # pipe cannot be made later, when a server has used up its descriptors.
+        self._sweep()
+
+    @property
+    def root(self) -> tkinter.Misc:
+        """The window whose loop this backend uses.
+
+        Raises:
+            BackendError: the backend is closed (it lets go of Tk then).
+        """
+        if self._root is None:
+            raise BackendError("this tk backend is closed; make a new Reactor(backend='tk')")
+        return self._root
+
+    @classmethod
+    def is_available(cls) -> bool:
+        """True when tkinter imports and there is a display to open windows on."""
+        return tk_problem() is None
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why `is_available()` is False, in words (None when it is True)."""
+        return tk_problem()
+
+    def drive(self, reactor: Reactor) -> None:
+        """Let Tk's mainloop() run `reactor` from now on (`Reactor.start()` calls this)."""
+        from .tk_host import IntervalDriver, TkDriver  # the hosted half lives there
+
+        self.driver = (
+            TkDriver(self, reactor) if self.mode == "native" else IntervalDriver(self, reactor)
+        )
+        self.driver.start()
+
+    # -- the Backend interface ----------------------------------------------
+
+    def register(self, fd: int, events: int, handler: Any) -> None:
+        if fd in self._watched:
+            raise KeyError(f"descriptor {fd} is already registered")
+        if self.mode == "native" and fd >= TCL_FD_LIMIT:
+            raise FileDescriptorTooLarge(
+                f"the tk backend cannot watch descriptor {fd}: Tcl's notifier uses select(2), "
+                f"which only handles descriptors below {TCL_FD_LIMIT}. Use "
+                f"TkBackend(mode='interval'), or run the reactor on its own thread."
+            )
+        self._watched[fd] = (0, handler)
+        self._watch(fd, events)
+
+    def modify(self, fd: int, events: int) -> None:
+        self._watch(fd, events)
+
+    def unregister(self, fd: int) -> None:
+        self._watch(fd, 0)
+        del self._watched[fd]
+        self._noted.pop(fd, None)  # a stale event must not reach a reused fd
+
+    def _watch(self, fd: int, events: int) -> None:
+        """Make Tk's (or the private selector's) interest in `fd` match `events`."""
+        old, handler = self._watched[fd]
+        self._watched[fd] = (events, handler)
+        if self._selector is not None:
+            mask = _selector_mask(events)
+            if old and mask:
+                self._selector.modify(fd, mask)
+            elif mask:
+                self._selector.register(fd, mask)
+            elif old:
+                self._selector.unregister(fd)
+            return
+        # _tkinter keeps one record per createfilehandler call: delete the old
+        # handler before making a new one, or the old record leaks.
+        if old:
+            self._tk.deletefilehandler(fd)
+        if events:
+            mask = (_READABLE if events & READ else 0) | (_WRITABLE if events & WRITE else 0)
+            self._tk.createfilehandler(fd, mask, self._on_file)
+
+    def _on_file(self, fd: int, mask: int) -> None:
+        """Tk says `fd` is ready: remember it, and in hosted mode ask for a pass."""
+        # Hang-ups and errors count as readable, as in select(2): the read says what happened.
+        ours = (READ if mask & (_READABLE | _EXCEPTION) else 0) | (WRITE if mask & _WRITABLE else 0)
+        self._noted[fd] = self._noted.get(fd, 0) | ours
+        if self.driver is not None:
+            self.driver.schedule_pass()
+
+    def has_noted(self) -> bool:
+        """True when events wait to be handed to the reactor by the next `poll`."""
+        return bool(self._noted)
+
+    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
+        if self.driver is not None:
+            # Hosted: Tk did the waiting. A wait here only happens at shutdown,
+            # inside a Tk callback, so it must not turn Tk's loop again.
+            if self._selector is not None or (not self._noted and timeout != 0):
+                self._select(0.0 if self._noted else timeout)
+        elif self._selector is not None:
+            self._wait_at_intervals(timeout)
+        else:
+            if not self._noted and timeout != 0:
+                self._wait_for_tk(timeout)
+            self._sweep()
+        return self._take_noted()
+
+    def _wait_at_intervals(self, timeout: float | None) -> None:
+        """Interval mode, standalone: look at our descriptors, let Tk catch up, repeat.
+
+        Twisted's `tksupport` the other way round: here the reactor waits,
+        and Tk's pending events are handled every `interval` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = self.interval if deadline is None else deadline - time.monotonic()
+            self._select(0.0 if self._noted else max(0.0, min(left, self.interval)))
+            self._sweep()
+            if self._noted or (deadline is not None and time.monotonic() >= deadline):
+                return
+
+    def _wait_for_tk(self, timeout: float | None) -> None:
+        """Turn Tk's loop until one event (ours, the GUI's, or the timeout) is handled."""
+        timer = None
+        if timeout is not None:
+            # Tk's timers count whole milliseconds; rounding up never wakes us early.
+            timer = self._tk.createtimerhandler(math.ceil(timeout * 1000), _nothing)
+        try:
+            self._tk.dooneevent(0)
+        finally:
+            if timer is not None:
+                timer.deletetimerhandler()
+
+    def _sweep(self) -> None:
+        """Handle the Tk events already pending (repaints, clicks, file events), without waiting."""
+        for _ in range(SWEEP_LIMIT):
+            if not self._tk.dooneevent(_DONT_WAIT):
+                break
+
+    def _select(self, timeout: float | None) -> None:
+        """Wait on our descriptors with a private selector, without Tk."""
+        selector = self._selector
+        if selector is None:  # native mode at shutdown: a throwaway selector
+            with selectors.DefaultSelector() as throwaway:
+                for fd, (events, _) in self._watched.items():
+                    throwaway.register(fd, _selector_mask(events))
+                self._note_selected(throwaway.select(timeout))
+            return
+        self._note_selected(selector.select(timeout))
+
+    def _note_selected(self, ready: list[tuple[selectors.SelectorKey, int]]) -> None:
+        for key, mask in ready:
+            ours = (READ if mask & selectors.EVENT_READ else 0) | (
+                WRITE if mask & selectors.EVENT_WRITE else 0
+            )
+            self._noted[key.fd] = self._noted.get(key.fd, 0) | ours
+
+    def _take_noted(self) -> list[tuple[Any, int]]:
+        ready = []
+        for fd, events in self._noted.items():
+            entry = self._watched.get(fd)
+            if entry is None:
+                continue
+            if entry[1] is self._waker:
+                self._waker.drain()
+            else:
+                ready.append((entry[1], events))
+        self._noted.clear()
+        return ready
+
+    def close(self) -> None:
+        for fd in list(self._watched):
+            self.unregister(fd)
+        if self.driver is not None:
+            self.driver.cancel()
+            self.driver = None
+        if self._selector is not None:
+            self._selector.close()
+        super().close()
+        root, self._root, self._tk = self._root, None, None
+        if root is not None and self._owns_root:
+            try:
+                root.destroy()
+            except Exception:  # tkinter.TclError: the window is already gone, as we wanted
+                log.debug("the tk backend's own window was already destroyed")
+        # Discussion: letting go of Tk here matters. A reactor usually sits in
+        # reference cycles (connections point back at it), so the garbage
+        # collector frees it, in whatever thread happens to allocate then; if
+        # it still held Tk, Tcl would be deleted from the wrong thread, and
+        # Tcl aborts the whole process when that happens.
+
+
+def _selector_mask(events: int) -> int:
+    return (selectors.EVENT_READ if events & READ else 0) | (
+        selectors.EVENT_WRITE if events & WRITE else 0
+    )
+
+
+def _nothing() -> None:
+    """A Tk timer that only ends a wait (`TkBackend._wait_for_tk`)."""
+
+
+def _find_root(root: tkinter.Misc | None) -> tuple[tkinter.Misc, bool]:
+    """The window to host on, and whether we made it (and so must destroy it)."""
+    if root is not None:
+        return root, False
+    problem = tk_problem()
+    if problem is not None:
+        raise BackendError(f"the 'tk' backend is not available: {problem}")
+    import tkinter  # here, not at the top: most reactors never need it
+
+    default = getattr(tkinter, "_default_root", None)
+    if default is not None:
+        return default, False
+    try:
+        made = tkinter.Tk()
+    except tkinter.TclError as exc:
+        raise BackendError(
+            f"the 'tk' backend could not open a window on DISPLAY={os.environ.get('DISPLAY')!r}: "
+            f"{exc}. Is the display server running? (xvfb-run starts a virtual one)"
+        ) from None
+    made.withdraw()  # a window only for waiting: keep it off the screen
+    return made, True
