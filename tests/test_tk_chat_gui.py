@@ -110,9 +110,7 @@ def test_the_window_shows_the_room_and_sends_what_is_typed(chat_server: tuple[st
     root.destroy()
 
 
-def test_the_window_really_draws_the_messages(
-    chat_server: tuple[str, int], tmp_path: Path
-) -> None:
+def test_the_window_really_draws_the_messages(chat_server: tuple[str, int], tmp_path: Path) -> None:
     """Tk's geometry says the lines are laid out; a screenshot shows pixels changed."""
     root = tkinter.Tk()
     root.geometry("+0+0")

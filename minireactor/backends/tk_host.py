@@ -16,7 +16,8 @@ makes one of these drivers:
 
 `mainloop(reactor)` is the one call a GUI program needs: start, run Tk's
 loop, and shut the reactor down cleanly when the window closes (or close the
-window's loop when the reactor stops).
+window's loop when the reactor stops). A program that runs Tk's loop itself
+calls `reactor.start()` before and `stop_now(reactor)` after.
 
 The reactor surface used here is small and listed in one place (the
 functions at the bottom): `start`, `iterate`, `next_timeout`, `stopping`,
@@ -171,7 +172,17 @@ def mainloop(reactor: Reactor) -> None:
     if not reactor.running:
         reactor.start()
     root.mainloop()
-    if reactor.running:  # the window went first
+    stop_now(reactor)  # if the window went first
+
+
+def stop_now(reactor: Reactor) -> None:
+    """Stop a hosted reactor and shut it down at once, from outside Tk's loop.
+
+    For when Tk's `mainloop()` has returned (so no pass will run again) and
+    the reactor is still running: it stops, flushes and closes its
+    connections, runs its shutdown triggers and closes. Harmless otherwise.
+    """
+    if reactor.running:
         reactor.stop()
         finish_shutdown(reactor)
 

@@ -37,7 +37,16 @@ from ..protocol import Factory, Protocol
 from ..reactor import Reactor
 from .plots import _axes
 
-__all__ = ["CLIENTS", "LagRun", "SlowTalker", "interval_cost", "measure", "plot_lag"]
+__all__ = [
+    "CLIENTS",
+    "LagRun",
+    "SlowTalker",
+    "WindowRun",
+    "drive_window",
+    "interval_cost",
+    "measure",
+    "plot_lag",
+]
 
 CLIENTS = ("naive", "hosted", "thread")
 
@@ -75,6 +84,9 @@ class _Talk(Protocol):
         self.transport = transport
         self.talker.reactor.call_later(self.talker.every, self.say, 1)
 
+    def data_received(self, data: bytes) -> None:
+        self.talker.heard += data
+
     def say(self, n: int) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(b"<talker> line %d\r\n" % n)
@@ -87,11 +99,13 @@ class _Talk(Protocol):
 class SlowTalker:
     """A chat-like server on its own thread that says one line every `every` seconds.
 
-    Use as a context manager; `address` is where to connect.
+    Use as a context manager; `address` is where to connect, and `heard` the
+    bytes clients sent it.
     """
 
     def __init__(self, every: float = 0.2) -> None:
         self.every = every
+        self.heard = bytearray()
         self.reactor = Reactor()
         port = self.reactor.listen_tcp(0, Factory.for_protocol(_Talk, self), "127.0.0.1")
         self.address: tuple[str, int] = port.address
@@ -189,6 +203,53 @@ def _run_client(
         stop_probe()
         other.close()
     return other.window
+
+
+@dataclass
+class WindowRun:
+    """What `drive_window` saw: the window's lines, Tk's tick lags, what the server heard."""
+
+    lines: list[str]
+    lags: list[float]
+    heard: bytes
+
+    @property
+    def worst(self) -> float:
+        return max(self.lags, default=0.0)
+
+
+def drive_window(
+    make: Callable[[Any, str, int], Any],
+    seconds: float,
+    every: float,
+    actions: dict[float, Callable[[Any], object]] | None = None,
+) -> WindowRun:
+    """Run a chat window made by `make(root, host, port)` against a `SlowTalker`, probing Tk.
+
+    Tk's own `mainloop()` runs for `seconds` (after a 0.2 s warm-up); at each
+    time `t` of `actions`, `actions[t](app)` runs on Tk's thread. The window
+    must show the server's lines in `app.messages` (a Listbox); `app.close()`
+    is called at the end. Exercise 11's tests are built on this.
+    """
+    import tkinter
+
+    lags: list[float] = []
+    with SlowTalker(every) as talker:
+        root = tkinter.Tk()
+        try:
+            app = make(root, *talker.address)
+            stop_probe = _tick_probe(root, 0.01, lags, warmup=0.2)
+            for at, action in (actions or {}).items():
+                root.after(round((0.2 + at) * 1000), action, app)
+            root.after(round((0.2 + seconds) * 1000), root.quit)
+            root.mainloop()
+            stop_probe()
+            lines = [str(item) for item in app.messages.get(0, "end")]
+            app.close()
+        finally:
+            root.destroy()
+        heard = bytes(talker.heard)
+    return WindowRun(lines, lags, heard)
 
 
 def interval_cost(
