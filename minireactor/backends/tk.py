@@ -121,6 +121,7 @@ class TkBackend(Backend):
         self.interval = interval
         self._watched: dict[int, tuple[int, Any]] = {}  # fd -> (events, handler)
         self._noted: dict[int, int] = {}  # fd -> events seen since the last poll
+        self._repeated = False  # the last file event only repeated a noted one
         self._selector = selectors.DefaultSelector() if mode == "interval" else None
         self.driver: TkDriver | IntervalDriver | None = None
         super().__init__()  # registers the waker, through register() below
@@ -206,7 +207,9 @@ class TkBackend(Backend):
         """Tk says `fd` is ready: remember it, and in hosted mode ask for a pass."""
         # Hang-ups and errors count as readable, as in select(2): the read says what happened.
         ours = (READ if mask & (_READABLE | _EXCEPTION) else 0) | (WRITE if mask & _WRITABLE else 0)
-        self._noted[fd] = self._noted.get(fd, 0) | ours
+        before = self._noted.get(fd, 0)
+        self._repeated = before | ours == before  # Tk said it already (see _sweep)
+        self._noted[fd] = before | ours
         if self.driver is not None:
             self.driver.schedule_pass()
 
@@ -255,9 +258,17 @@ class TkBackend(Backend):
                 timer.deletetimerhandler()
 
     def _sweep(self) -> None:
-        """Handle the Tk events already pending (repaints, clicks, file events), without waiting."""
+        """Handle the Tk events already pending (repaints, clicks, file events), without waiting.
+
+        Discussion: Tcl's file events are level-triggered. A descriptor we
+        noted stays readable until the reactor reads it, after this poll, so
+        Tk reports it again on every turn; a sweep that went on until Tk had
+        nothing left would spin SWEEP_LIMIT times. So it stops at the first
+        event that only repeats what was already noted.
+        """
         for _ in range(SWEEP_LIMIT):
-            if not self._tk.dooneevent(_DONT_WAIT):
+            self._repeated = False
+            if not self._tk.dooneevent(_DONT_WAIT) or self._repeated:
                 break
 
     def _select(self, timeout: float | None) -> None:

@@ -48,7 +48,7 @@ class NaiveChatClient:
         self.window.set_status("connected")
         if nick:
             self.set_nick(nick)
-        root.after(CHECK_EVERY_MS, self.check_messages)
+        self._check = root.after(CHECK_EVERY_MS, self.check_messages)
 
     def check_messages(self) -> None:
         """Read what the server sent. THE MISTAKE: recv() blocks Tk until it does."""
@@ -63,7 +63,7 @@ class NaiveChatClient:
         *lines, self._buffer = self._buffer.split(b"\n")
         for line in lines:
             self.window.show(line.removesuffix(b"\r").decode("utf-8", "replace"))
-        self.root.after(CHECK_EVERY_MS, self.check_messages)
+        self._check = self.root.after(CHECK_EVERY_MS, self.check_messages)
 
     def send(self, text: str) -> None:
         if self.sock is not None:
@@ -76,6 +76,7 @@ class NaiveChatClient:
             self.send(f"/nick {nick}")
 
     def close(self) -> None:
+        self.root.after_cancel(self._check)
         if self.sock is not None:
             self.sock.close()
             self.sock = None
