@@ -39,6 +39,7 @@ import math
 import os
 import selectors
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,8 @@ log = logging.getLogger("minireactor")
 
 TCL_FD_LIMIT = 1024
 """Tcl's Unix notifier uses select(2): descriptors at or above this cannot be watched."""
+SIGNAL_SLICE = 0.1
+"""Longest single wait in Tk's loop on the main thread, so that Ctrl+C gets through."""
 SWEEP_LIMIT = 1000
 """Most Tk events handled by one non-blocking sweep, so a pass always ends."""
 # Tcl's flags for tk.dooneevent(): 2 is TCL_DONT_WAIT (tkinter.DONT_WAIT),
@@ -246,16 +249,26 @@ class TkBackend(Backend):
                 return
 
     def _wait_for_tk(self, timeout: float | None) -> None:
-        """Turn Tk's loop until one event (ours, the GUI's, or the timeout) is handled."""
-        timer = None
-        if timeout is not None:
-            # Tk's timers count whole milliseconds; rounding up never wakes us early.
-            timer = self._tk.createtimerhandler(math.ceil(timeout * 1000), _nothing)
+        """Turn Tk's loop until one event (ours, the GUI's, or the timeout) is handled.
+
+        Discussion: a signal (Ctrl+C) does not end Tk's wait, as it ends
+        epoll_wait(2): on a threaded Tcl this thread sleeps on a condition
+        variable while the notifier thread select()s. So on the main thread,
+        where Python handles signals, the wait is cut into slices of
+        SIGNAL_SLICE seconds. The timer that ends a slice is a Tcl script,
+        not a Python callback: Python's signal handler must run after
+        `dooneevent` returns, in our frame, because a KeyboardInterrupt
+        raised inside a Tk callback is swallowed by tkinter.
+        """
+        if threading.current_thread() is threading.main_thread():
+            timeout = SIGNAL_SLICE if timeout is None else min(timeout, SIGNAL_SLICE)
+        # Tk's timers count whole milliseconds; rounding up never wakes us early.
+        timer = None if timeout is None else self._tk.call("after", math.ceil(timeout * 1000), "")
         try:
             self._tk.dooneevent(0)
         finally:
             if timer is not None:
-                timer.deletetimerhandler()
+                self._tk.call("after", "cancel", timer)
 
     def _sweep(self) -> None:
         """Handle the Tk events already pending (repaints, clicks, file events), without waiting.
@@ -328,10 +341,6 @@ def _selector_mask(events: int) -> int:
     return (selectors.EVENT_READ if events & READ else 0) | (
         selectors.EVENT_WRITE if events & WRITE else 0
     )
-
-
-def _nothing() -> None:
-    """A Tk timer that only ends a wait (`TkBackend._wait_for_tk`)."""
 
 
 def _find_root(root: tkinter.Misc | None) -> tuple[tkinter.Misc, bool]:
