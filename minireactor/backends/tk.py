@@ -23,7 +23,8 @@ paper names two routes; this file has both, chosen by `mode`:
 
 Who waits? Standalone (`reactor.run()` or `iterate()`), `poll(timeout)`
 turns Tk's loop (`tk.dooneevent`) until one of our descriptors is ready or
-the timeout expires, so the window stays live while the reactor runs.
+the timeout expires, so the window stays live while the reactor runs (on
+the main thread, in slices of at most 0.1 s, so that Ctrl+C gets through).
 Hosted (`reactor.start()`, then Tk's own `mainloop()`), Tk waits and the
 drivers in `tk_host.py` run one reactor pass when it has work; `poll` then
 only hands back what Tk noted.
