@@ -35,7 +35,12 @@ from minireactor import Factory, Protocol, Reactor, available_backends
 from minireactor.protocols.http import server_factory
 from minireactor.protocols.http_client import HTTPClient
 from minireactor.protocols.http_messages import Response
+from minireactor.tcp import TCPTransport
 
+
+def _connections(reactor: Reactor) -> int:
+    """How many TCP connections `reactor` owns now (ports and helpers not counted)."""
+    return sum(isinstance(r, TCPTransport) for r in reactor.lifecycle.owned())
 
 def connection_budget(backend: str, wanted: int) -> int:
     """select(2) cannot watch descriptors past 1024: use fewer connections there."""
@@ -80,7 +85,7 @@ def slowloris(
         trickle()
         # Slowloris is about trickling, not the connect burst: measure once
         # the server holds every slow connection.
-        _spin(reactor, lambda: len(reactor._connections) >= slow, 30)
+        _spin(reactor, lambda: _connections(reactor) >= slow, 30)
         client = HTTPClient(reactor, timeout=5.0)
         latencies: list[float] = []
         failures: list[Any] = []
@@ -151,7 +156,7 @@ def shutdown_under_load(backend: str, connections: int = 1000) -> dict[str, Any]
         reactor.call_later(1000 + i, print, "never")  # must not delay shutdown
     release = threading.Event()
     reactor.call_in_thread(release.wait, 2.0)  # a busy worker thread
-    _spin(reactor, lambda: len(reactor._connections) == count, 30)
+    _spin(reactor, lambda: _connections(reactor) == count, 30)
     received = {c.fileno(): 0 for c in clients}
     finished: set[int] = set()
 

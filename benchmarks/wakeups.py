@@ -21,7 +21,7 @@ minireactor runs on each backend it has here; asyncio and uvloop use
 `call_soon_threadsafe`. Ratios are to asyncio.
 
 Read next: `minireactor/reactor.py` (`call_from_thread`, `_wake_pending`),
-`minireactor/backends/base.py` (`Waker`).
+`minireactor/backends/waker.py` (`Waker`).
 """
 
 from __future__ import annotations

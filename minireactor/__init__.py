@@ -20,11 +20,11 @@ Start here::
 `main(reactor)` (a function or an `async def`) to completion, and returns
 its result.
 
-Reading order: `protocol.py` (what you write), `reactor.py` (the loop),
-`timers.py`, `backends/` (select, poll, epoll, kqueue, threaded, asyncio),
-`tcp.py`, `listener.py`, `connector.py`, then `defer/` (Deferreds: start at
-its `__init__.py`) and the other transports (`unix.py`, `udp.py`, `tls.py`,
-`tls_endpoints.py`, `process.py`, `stdio.py`).
+Reading order (the README's, drawn in docs/architecture.md): `protocol.py`
+(what you write), `core.py` (the loop), `timers.py`, `backends/`,
+`interface.py`, `transport.py`, `tcp.py`, `listener.py`, `connector.py`,
+the other transports, `reactor.py` (the facade), then `defer/`,
+`protocols/` and `aio/`.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ from .reactor import Reactor
 from .timers import DelayedCall
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers
-    from .defer import Deferred, ensure_deferred, run
+    from .defer import Deferred, ensure_deferred
+    from .main import run
     from .process import ProcessProtocol
     from .stdio import StandardIO
     from .udp import DatagramProtocol
@@ -59,7 +60,7 @@ __version__ = "0.1.0"
 # Imported on first use: these pull in asyncio, subprocess or ssl, which a
 # plain reactor does not need.
 _LAZY = {
-    "run": "defer",
+    "run": "main",
     "Deferred": "defer",
     "ensure_deferred": "defer",
     "DatagramProtocol": "udp",

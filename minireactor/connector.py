@@ -27,7 +27,7 @@ from .errors import ConnectTimeoutError
 from .tcp import TCPTransport
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
     from .timers import DelayedCall
 
 log = logging.getLogger("minireactor")
@@ -54,7 +54,7 @@ class Connector:
 
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: Loop,
         host: str,
         port: int,
         factory: Any,
@@ -79,7 +79,7 @@ class Connector:
                 return
             addresses = [(info[0], info[4]) for info in infos]
         self._addresses = addresses
-        reactor.track(self)
+        reactor.own(self)
         self._timer = reactor.call_later(timeout, self._timed_out, timeout)
         self._try_next(None)
 
@@ -150,7 +150,7 @@ class Connector:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self._reactor.untrack(self)
+        self._reactor.disown(self)
 
     def _close_socket(self) -> None:
         if self._sock is not None:

@@ -7,7 +7,7 @@ passed on as the standard `OSError` subclasses (`ConnectionResetError`,
 `ConnectionRefusedError`, ...) so that code written for asyncio handles them
 unchanged.
 
-Read next: `reactor.py`, the one object that raises most of these.
+Read next: `core.py`, the one object that raises most of these.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Watching the loop: the slow-callback detector and the tracer's hooks.
 
-`Reactor` inherits `Instrumented`. While neither the tracer nor the
-slow-callback check is on, none of this code runs: the reactor calls user
-code through its plain `_call` and `_dispatch`. Switching either on stores
-the timed versions below as instance attributes of the same names, which
+While neither the tracer nor the slow-callback check is on, none of this
+code runs: the loop core (core.py) calls user code through its plain
+`_call` and `_dispatch`. Switching either on makes the core store the
+methods of a `TimedCalls` as instance attributes of the same names, which
 shadow the plain methods; switching both off deletes them again. So an
-uninstrumented reactor pays nothing for the feature, not even an `if` per
+uninstrumented core pays nothing for the feature, not even an `if` per
 callback (benchmarks/README.md has the measurement).
 
 `describe` names a callback for log lines and trace events; `threads.py`
@@ -23,11 +23,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .backends import READ, WRITE, Backend
-from .trace import Trace, _TracingBackend
+from .backends import READ, WRITE
 
 if TYPE_CHECKING:
-    from .reactor import _FdWatch
+    from .descriptors import FdWatch
+    from .trace import Trace
 
 log = logging.getLogger("minireactor")
 
@@ -54,28 +54,30 @@ def describe(func: Callable[..., Any]) -> str:
     return name
 
 
-class Instrumented:
-    """The reactor's timed callback path, used while someone is watching."""
+class TimedCalls:
+    """The core's `_call` and `_dispatch`, timed: for the tracer and the slow-callback warning.
 
-    # Set by Reactor.__init__; declared here for the type checker.
-    tracer: Trace | None
-    _slow_callback_duration: float | None
-    _raw_backend: Backend
-    _backend: Backend | _TracingBackend
-    _connections: set[Any]
+    Args:
+        tracer: the `Trace` to record each call into, or None.
+        slow: warn about callbacks that run at least this long (s), or None.
+    """
 
-    def _dispatch_instrumented(self, events: list[tuple[_FdWatch, int]]) -> None:
-        """`Reactor._dispatch` through the timed `_call_instrumented`."""
+    def __init__(self, tracer: Trace | None, slow: float | None) -> None:
+        self.tracer = tracer
+        self.slow = slow
+
+    def dispatch(self, events: list[tuple[FdWatch, int]]) -> None:
+        """`LoopCore._dispatch` through the timed `call`."""
         for watch, mask in events:
             if mask & READ and watch.reader is not None:
-                self._call_instrumented(watch.reader, (), "callback")
+                self.call(watch.reader, (), "callback")
             if mask & WRITE and watch.writer is not None:
-                self._call_instrumented(watch.writer, (), "callback")
+                self.call(watch.writer, (), "callback")
 
-    def _call_instrumented(
+    def call(
         self, func: Callable[..., Any], args: tuple[Any, ...], kind: str = "", late: float = 0.0
     ) -> None:
-        """`Reactor._call`, timed: warns about slow callbacks and feeds the tracer."""
+        """`LoopCore._call`, timed: warns about slow callbacks and feeds the tracer."""
         start = time.perf_counter()
         try:
             func(*args)
@@ -85,7 +87,7 @@ class Instrumented:
             end = time.perf_counter()
             if self.tracer is not None:
                 self.tracer.add(kind or "callback", describe(func), start, end, {"late": late})
-            slow = self._slow_callback_duration
+            slow = self.slow
             if slow is not None and end - start >= slow:
                 log.warning(
                     "Slow callback: %s blocked the loop for %.3f s (limit %.3f s). Nothing else "
@@ -95,34 +97,3 @@ class Instrumented:
                     end - start,
                     slow,
                 )
-
-    @property
-    def slow_callback_duration(self) -> float | None:
-        """Warn about callbacks that run at least this many seconds (None: off)."""
-        return self._slow_callback_duration
-
-    @slow_callback_duration.setter
-    def slow_callback_duration(self, seconds: float | None) -> None:
-        self._slow_callback_duration = seconds
-        self._instrument()
-
-    def set_tracer(self, trace: Trace | None) -> None:
-        """Record into `trace` from now on (None: stop). See `trace.record`."""
-        self._backend = (
-            self._raw_backend if trace is None else _TracingBackend(self._raw_backend, trace)
-        )
-        self.tracer = trace
-        for conn in self._connections:
-            if hasattr(conn, "tracer"):  # transports that report their reads and writes
-                conn.tracer = trace
-        self._instrument()
-
-    def _instrument(self) -> None:
-        """Use the timed path while the tracer or the slow-callback check is on."""
-        shadows = vars(self)  # instance attributes win over methods of the same name
-        if self.tracer is not None or self._slow_callback_duration is not None:
-            shadows["_call"] = self._call_instrumented
-            shadows["_dispatch"] = self._dispatch_instrumented
-        else:
-            shadows.pop("_call", None)
-            shadows.pop("_dispatch", None)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 
-from .backends.asyncio_hosted import start as _start
 from .errors import BackendError
 from .reactor import Reactor
 
@@ -46,5 +45,5 @@ def start(*, shutdown_timeout: float = 5.0) -> Reactor:
             "Reactor().run() (or minireactor.run(main)) instead"
         ) from None
     reactor = Reactor(backend="asyncio", shutdown_timeout=shutdown_timeout)
-    _start(reactor)
+    reactor.start()
     return reactor

@@ -1,92 +1,112 @@
-"""How a reactor starts up, shuts down and closes.
+"""How a loop core starts up, shuts down, and releases what it owns.
 
-`Reactor` inherits `Lifecycle`. A reactor's life is: created -> `run()`
-fires the startup triggers, then loops -> `stop()` -> `_shutdown()`:
+Each `LoopCore` (core.py) has one `Lifecycle`, which holds the system
+event triggers (`triggers.py`) and the resources the core owns. A
+*resource* is anything with `close()` (graceful: it calls `core.disown`
+once it is gone) and `abort()` (at once): ports, connections, the thread
+pool, the listeners' reserve descriptor. Whatever the kind, one rule.
 
-1. "before shutdown" triggers run; any that return a Deferred (the
-   thread pool waiting for its workers, say) are waited for;
-2. listening ports stop, and every connection is asked to `close()`: it
-   flushes what it has buffered, then goes;
-3. the loop keeps turning until they are gone or `shutdown_timeout` runs
-   out; whatever is left is aborted;
+A reactor's life: created -> `run()` fires the startup triggers, then
+loops -> `stop()` -> `shut_down()`:
+
+1. "before shutdown" triggers run; any that return a Deferred (the thread
+   pool waiting for its workers, say) are waited for;
+2. every owned resource is asked to `close()`: ports stop listening,
+   connections flush what they have buffered, then go;
+3. the loop keeps turning until they are all gone or `shutdown_timeout`
+   runs out; whatever is left is aborted;
 4. "during" and "after" shutdown triggers run;
 
--> `close()` releases the descriptors, timers and backend. A closed reactor
-cannot run again; make a new one (they are cheap).
+-> `close()` aborts what is left, then releases the descriptors, timers,
+backend and waker. A closed core cannot run again; make a new one.
 
-Read next: `triggers.py` (the phases), then `threads.py` (a trigger user).
+Read next: `triggers.py` (the phases), then `backends/base.py`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import ReactorNotRestartable
 from .instrument import describe
-from .timers import TimerQueue
 from .triggers import Triggers
 
 if TYPE_CHECKING:
-    from .backends import Backend
-    from .listener import ReserveDescriptor
-    from .reactor import _FdWatch
-    from .threads import ThreadPool
-    from .trace import _TracingBackend
+    from .core import LoopCore
+    from .interface import Resource
+    from .trace import Trace
 
 log = logging.getLogger("minireactor")
 
+R = TypeVar("R")
+
 
 class Lifecycle:
-    """Startup triggers, a clean shutdown, and closing."""
+    """Startup and shutdown triggers, the owned resources, and closing."""
 
-    # Set by Reactor.__init__; declared here for the type checker.
-    shutdown_timeout: float
-    reserve_fd: ReserveDescriptor | None
-    _backend: Backend | _TracingBackend
-    _timers: TimerQueue
-    _ready: deque[tuple[Callable[..., Any], tuple[Any, ...]]]
-    _watches: dict[int, _FdWatch]
-    _triggers: Triggers
-    _ports: set[Any]
-    _connections: set[Any]
-    _thread_pool: ThreadPool | None
-    _running: bool
-    _stopping: bool
-    _closed: bool
+    def __init__(self, core: LoopCore, shutdown_timeout: float) -> None:
+        self._core = core
+        self.shutdown_timeout = shutdown_timeout
+        self.triggers = Triggers()
+        self._owned: dict[Resource, None] = {}  # an ordered set: closed in the order owned
+        self._shared: dict[type[Any], Any] = {}
 
-    if TYPE_CHECKING:  # the loop's own methods, in reactor.py
+    # -- ownership --------------------------------------------------------------
 
-        def _call(
-            self, func: Callable[..., Any], args: tuple[Any, ...], kind: str = "", late: float = 0.0
-        ) -> None: ...
+    def own(self, resource: Resource) -> None:
+        self._owned[resource] = None
 
-        def _run_once(self, max_wait: float | None) -> None: ...
+    def disown(self, resource: Resource) -> None:
+        self._owned.pop(resource, None)
 
-    def _fire_startup(self) -> None:
+    def owned(self) -> list[Resource]:
+        """What is owned now, oldest first."""
+        return list(self._owned)
+
+    def shared(self, kind: type[R], make: Callable[[], R]) -> R:
+        """The core's one `kind` helper (a thread pool, a reserve descriptor), made on first use.
+
+        `make()` builds it; it owns itself (`core.own`) if it needs closing.
+        """
+        helper = self._shared.get(kind)
+        if helper is None:
+            helper = self._shared[kind] = make()
+        return helper
+
+    def find_shared(self, kind: type[R]) -> R | None:
+        """The `kind` helper if `shared` has made it, else None."""
+        return self._shared.get(kind)
+
+    def tell_tracer(self, trace: Trace | None) -> None:
+        """Hand the new tracer to owned transports that report their reads and writes."""
+        for resource in self._owned:
+            if hasattr(resource, "tracer"):
+                resource.tracer = trace
+
+    # -- start-up and shutdown ------------------------------------------------
+
+    def start_up(self) -> None:
         for phase in ("before", "during", "after"):
-            for func, args in self._triggers.take(phase, "startup"):
-                self._call(func, args)
+            for func, args in self.triggers.take(phase, "startup"):
+                self._core._call(func, args)
 
-    def _shutdown(self) -> None:
-        """Run shutdown triggers, close ports, flush and close connections."""
-        self._stopping = True
+    def shut_down(self) -> None:
+        """Run shutdown triggers; close every owned resource, gracefully if there is time."""
+        core = self._core
         deadline = time.monotonic() + self.shutdown_timeout
-        pending = [self._call_trigger(f, a) for f, a in self._triggers.take("before", "shutdown")]
-        self._spin_until(lambda: all(p[0] for p in pending), deadline)
-        for port in list(self._ports):
-            self._call(port.stop_listening, ())
-        for conn in list(self._connections):
-            self._call(conn.close, ())
-        self._spin_until(lambda: not self._connections, deadline)
-        for conn in list(self._connections):
-            self._call(conn.abort, ())
+        pending = [self._call_trigger(f, a) for f, a in self.triggers.take("before", "shutdown")]
+        core._turn_until(lambda: all(p[0] for p in pending), deadline)
+        for resource in list(self._owned):
+            core._call(resource.close, ())
+        core._turn_until(lambda: not self._owned, deadline)
+        for resource in list(self._owned):
+            core._call(resource.abort, ())
         for phase in ("during", "after"):
-            for func, args in self._triggers.take(phase, "shutdown"):
-                self._call(func, args)
+            for func, args in self.triggers.take(phase, "shutdown"):
+                core._call(func, args)
 
     def _call_trigger(self, func: Callable[..., Any], args: tuple[Any, ...]) -> list[bool]:
         """Run a "before" trigger; returns a one-item list that turns True when it is done."""
@@ -106,16 +126,10 @@ class Lifecycle:
             result.add_both(finished)
         return done
 
-    def _spin_until(self, condition: Callable[[], bool], deadline: float) -> None:
-        self._stopping = False  # let the loop sleep again while we wait
-        try:
-            while not condition() and time.monotonic() < deadline:
-                self._run_once(max(0.0, deadline - time.monotonic()))
-        finally:
-            self._stopping = True
+    # -- closing ----------------------------------------------------------------
 
     def close(self) -> None:
-        """Release everything: ports, connections (aborted), timers, the backend.
+        """Abort what is still owned, then release descriptors, timers, backend and waker.
 
         `run()` calls this when it ends. Call it yourself for a reactor driven
         by `iterate()` or never run. Closing twice is harmless.
@@ -123,33 +137,18 @@ class Lifecycle:
         Raises:
             RuntimeError: called while `run()` is running (use `stop()`).
         """
-        if self._closed:
+        core = self._core
+        if core.closed:
             return
-        if self._running:
+        if core.running:
             raise RuntimeError("close() cannot be called while the reactor runs; call stop()")
-        if self._thread_pool is not None:
-            # run() stopped it already ("before shutdown"); iterate()-driven reactors did not.
-            self._thread_pool.stop(timeout=self.shutdown_timeout)
-        for port in list(self._ports):
-            self._call(port.stop_listening, ())
-        for conn in list(self._connections):
-            self._call(conn.abort, ())
-        # Aborted connections report connection_lost on the next pass; run it.
-        for _ in range(len(self._ready)):
-            func, args = self._ready.popleft()
-            self._call(func, args)
-        for fd in list(self._watches):
-            self._backend.unregister(fd)
-        self._watches.clear()
-        self._timers.clear()
-        self._ready.clear()
-        self._closed = True
-        self._backend.close()
-        if self.reserve_fd is not None:
-            self.reserve_fd.close()
+        for resource in list(self._owned):
+            core._call(resource.abort, ())
+        self._owned.clear()
+        core._release()
 
-    def _require_open(self, what: str) -> None:
-        if self._closed:
+    def require_open(self, what: str) -> None:
+        if self._core.closed:
             raise ReactorNotRestartable(
                 f"cannot {what}: this reactor has shut down. Create a new Reactor() "
                 f"(they are cheap), or use minireactor.run(main) for one-off runs"

@@ -26,7 +26,7 @@ from .errors import AddressInUseError
 from .tcp import TCPTransport
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
     from .timers import DelayedCall
 
 log = logging.getLogger("minireactor")
@@ -72,7 +72,7 @@ class Port:
     `address[1]` is the way to get a free port; the path for a Unix socket.
     """
 
-    def __init__(self, reactor: Reactor, sock: socket.socket, factory: Any, backlog: int) -> None:
+    def __init__(self, reactor: Loop, sock: socket.socket, factory: Any, backlog: int) -> None:
         self._reactor = reactor
         self._factory = factory
         self._backlog = backlog
@@ -82,9 +82,8 @@ class Port:
         self._sock = sock
         name = sock.getsockname()
         self.address: Any = name[:2] if isinstance(name, tuple) else name
-        if reactor.reserve_fd is None:
-            reactor.reserve_fd = ReserveDescriptor()
-        reactor.track(self)
+        self._reserve = reactor.shared(ReserveDescriptor, lambda: ReserveDescriptor(reactor))
+        reactor.own(self)
         reactor.add_reader(sock, self._accept_ready)
 
     def _accept_ready(self) -> None:
@@ -136,8 +135,7 @@ class Port:
                 self.address,
                 exc.strerror,
             )
-        reserve = self._reactor.reserve_fd
-        if reserve is not None and reserve.shed(self._sock):
+        if self._reserve.shed(self._sock):
             return True
         self._reactor.remove_reader(self._sock)
         self._retry = self._reactor.call_later(ACCEPT_RETRY_DELAY, self._resume_accepting)
@@ -145,9 +143,7 @@ class Port:
 
     def _resume_accepting(self) -> None:
         self._retry = None
-        reserve = self._reactor.reserve_fd
-        if reserve is not None:
-            reserve.reopen()
+        self._reserve.reopen()
         self._reactor.add_reader(self._sock, self._accept_ready)
 
     def stop_listening(self) -> None:
@@ -157,22 +153,36 @@ class Port:
         if self._retry is not None:
             self._retry.cancel()
         self._reactor.remove_reader(self._sock)
-        self._reactor.untrack(self)
+        self._reactor.disown(self)
         self._sock.close()
+
+    def close(self) -> None:
+        """Stop listening: what closing means for an owned port (see lifecycle.py)."""
+        self.stop_listening()
+
+    def abort(self) -> None:
+        """Stop listening: a port has nothing to flush."""
+        self.stop_listening()
 
     def __repr__(self) -> str:
         return f"<Port {self.address}>"
 
 
 class ReserveDescriptor:
-    """One descriptor kept open so that a full process can still shed a connection."""
+    """One descriptor kept open so that a full process can still shed a connection.
 
-    def __init__(self) -> None:
+    One per reactor, shared by its ports (`Loop.shared`) and owned by it.
+    """
+
+    def __init__(self, reactor: Loop) -> None:
+        self._reactor = reactor
         self._fd: int | None = None
+        self._closed = False
         self.reopen()
+        reactor.own(self)
 
     def reopen(self) -> None:
-        if self._fd is None:
+        if self._fd is None and not self._closed:
             try:
                 self._fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
             except OSError:
@@ -193,6 +203,12 @@ class ReserveDescriptor:
         return self._fd is not None
 
     def close(self) -> None:
+        """Give the descriptor back for good (the reactor is shutting down)."""
+        self._closed = True
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        self._reactor.disown(self)
+
+    def abort(self) -> None:
+        self.close()

@@ -10,7 +10,7 @@ buffer drains. `PipeWriter` is that, for one descriptor; `process.py`
 The owner keeps the descriptor (it opens and closes it); the writer only
 writes, and `discard()` stops it before the owner closes the descriptor.
 
-Read next: `process.py`.
+Read next: `process.py`, then `stdio.py`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .tcp import HIGH_WATER
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
 
 
 class PipeWriter:
@@ -38,7 +38,7 @@ class PipeWriter:
 
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: Loop,
         fd: int,
         on_error: Callable[[OSError], None],
         tell: Callable[..., Any],

@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from .pipes import PipeWriter
 from .tcp import MAX_READ
+from .transport import Transport
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
     from .timers import DelayedCall
 
 log = logging.getLogger("minireactor")
@@ -81,8 +82,12 @@ def _signal_number(sig: str | int) -> int:
     return number
 
 
-class ProcessTransport:
+class ProcessTransport(Transport):
     """A running child, seen from its `ProcessProtocol`.
+
+    The skeleton (transport.py) calls the protocol; an error there is logged
+    and the child runs on (`closes_on_protocol_error = False`). Closing is a
+    child's own: `close()` ends stdin and sends SIGTERM, `abort()` kills.
 
     Discussion: how do we learn that a child exited? The classic answer is
     SIGCHLD, a signal sent to the parent. But signals are process-wide: one
@@ -105,17 +110,18 @@ class ProcessTransport:
             (the convention of `subprocess`).
     """
 
+    closes_on_protocol_error = False
+
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: Loop,
         protocol: Any,
         popen: subprocess.Popen[bytes],
         pipes: tuple[int, int, int],
         argv: list[str],
     ) -> None:
         stdin, stdout, stderr = pipes
-        self._reactor = reactor
-        self._protocol = protocol
+        super().__init__(reactor, protocol)
         self._popen = popen
         self.pid = popen.pid
         self.argv = argv
@@ -129,7 +135,7 @@ class ProcessTransport:
         self._ended = False
         for fd in (stdin, stdout, stderr):
             os.set_blocking(fd, False)
-        reactor.track(self)
+        reactor.own(self)
         self._tell("connection_made", self)
         if self._ended:
             return  # the protocol aborted us from connection_made
@@ -206,7 +212,7 @@ class ProcessTransport:
             return
         self._ended = True
         self._drop_stdin()
-        self._reactor.untrack(self)
+        self._reactor.disown(self)
         self._tell("process_ended", self.returncode)
 
     # -- writing to stdin ---------------------------------------------------
@@ -282,8 +288,10 @@ class ProcessTransport:
             with contextlib.suppress(ProcessLookupError):  # exited just now: reaped soon
                 self.signal_process("TERM")
 
-    def abort(self) -> None:
+    def abort(self, exc: BaseException | None = None) -> None:
         """Kill the child (SIGKILL), reap it, close every pipe; output still unread is lost.
+
+        (`exc` is the skeleton's signature; a child's end is its exit status.)
 
         Waits at most `KILL_WAIT` seconds for the kernel to finish the child
         (a process stuck in an uninterruptible system call can outlive
@@ -313,13 +321,6 @@ class ProcessTransport:
     def is_closing(self) -> bool:
         return self._stdin is None or self._stdin_closing
 
-    def _tell(self, method: str, *args: Any) -> None:
-        """Call a protocol method; what it raises is logged, and the child runs on."""
-        try:
-            getattr(self._protocol, method)(*args)
-        except Exception:
-            log.exception("Unhandled error in %r.%s", self._protocol, method)
-
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """'pid' or 'argv'; `default` for anything else."""
         return {"pid": self.pid, "argv": self.argv}.get(name, default)
@@ -330,7 +331,7 @@ class ProcessTransport:
 
 
 def spawn_process(
-    reactor: Reactor,
+    reactor: Loop,
     protocol: Any,
     argv: Sequence[str | os.PathLike[str]],
     env: Mapping[str, str] | None = None,

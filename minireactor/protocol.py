@@ -16,7 +16,8 @@ and `connection_lost`, and always in pairs.
 A *factory* makes one protocol per connection (Twisted's idea); a
 `ClientFactory` also hears about connections that fail or end.
 
-Read next: `tcp.py`, the transport that drives these methods.
+Read next: `core.py`, the loop that ends up calling these methods (through
+`tcp.py`, the transport that drives them).
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ program, complete::
     StandardIO(Shout(), reactor)
     reactor.run()
 
-Layer: a transport beside `tcp.py`. Read `process.py` for the parent's side.
+Layer: a transport beside `tcp.py`. Read `process.py` for the parent's side;
+read `reactor.py` next.
 """
 
 from __future__ import annotations
@@ -37,16 +38,17 @@ from typing import TYPE_CHECKING, Any
 
 from .pipes import PipeWriter
 from .tcp import MAX_READ
+from .transport import Transport
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
 
 log = logging.getLogger("minireactor")
 
 __all__ = ["StandardIO"]
 
 
-class StandardIO:
+class StandardIO(Transport):
     """A transport over two descriptors: read `stdin`, write `stdout`.
 
     Two operating-system details shape the code. O_NONBLOCK belongs to the
@@ -67,9 +69,8 @@ class StandardIO:
         stdout: the descriptor to write.
     """
 
-    def __init__(self, protocol: Any, reactor: Reactor, stdin: int = 0, stdout: int = 1) -> None:
-        self._reactor = reactor
-        self._protocol = protocol
+    def __init__(self, protocol: Any, reactor: Loop, stdin: int = 0, stdout: int = 1) -> None:
+        super().__init__(reactor, protocol)
         self._in: int = stdin
         self._out: int | None = stdout
         self._was_blocking = {fd: os.get_blocking(fd) for fd in (stdin, stdout)}
@@ -81,9 +82,7 @@ class StandardIO:
         self._reading = False
         self._reading_paused = False
         self._eof_requested = False
-        self._closing = False
-        self._lost = False
-        reactor.track(self)
+        reactor.own(self)
         self._tell("connection_made", self)
         if not self._closing:
             self._start_reading()
@@ -178,60 +177,29 @@ class StandardIO:
     def get_write_buffer_size(self) -> int:
         return self._writer.size
 
-    # -- closing ------------------------------------------------------------
+    # -- closing: the skeleton's hooks (transport.py) ---------------------------
 
-    def close(self) -> None:
-        """Stop reading, flush stdout, then `connection_lost(None)`. Idempotent."""
-        if self._closing:
-            return
-        self._closing = True
-        self._stop_reading()
+    def _buffered(self) -> bool:
+        return self._writer.size > 0
+
+    def _close_when_flushed(self) -> None:
         self._writer.when_flushed(lambda: self._reactor.call_soon(self._connection_lost, None))
 
-    def abort(self) -> None:
-        """Close now, dropping anything not yet written."""
-        self._force_close(None)
-
-    def is_closing(self) -> bool:
-        return self._closing
-
-    def _force_close(self, exc: BaseException | None) -> None:
+    def _discard_buffer(self) -> None:
         self._writer.discard()
-        self._closing = True
-        self._stop_reading()
-        self._reactor.call_soon(self._connection_lost, exc)
 
-    def _connection_lost(self, exc: BaseException | None) -> None:
-        if self._lost:
-            return
-        self._lost = True
-        self._writer.discard()
+    def _release(self) -> None:
         # Give the shell back its descriptors as we found them.
         for fd in (self._in, self._out):
             if fd is not None:  # (a stdout closed by write_eof was restored then)
                 with contextlib.suppress(OSError):  # closed by its owner meanwhile
                     os.set_blocking(fd, self._was_blocking[fd])
-        self._reactor.untrack(self)
-        self._tell("connection_lost", exc)
-
-    def _tell(self, method: str, *args: Any) -> Any:
-        """Call a protocol method; what it raises is logged and closes the transport."""
-        try:
-            return getattr(self._protocol, method)(*args)
-        except Exception as exc:
-            log.exception("Unhandled error in %r.%s", self._protocol, method)
-            if method != "connection_lost":
-                self._force_close(exc)
-            return None
 
     # -- information --------------------------------------------------------
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """'stdin' or 'stdout' (the descriptors); `default` for anything else."""
         return {"stdin": self._in, "stdout": self._out}.get(name, default)
-
-    def get_protocol(self) -> Any:
-        return self._protocol
 
     def __repr__(self) -> str:
         state = "closed" if self._lost else "closing" if self._closing else "open"

@@ -21,7 +21,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .defer import Deferred, DelayedCallLike, Scheduler, maybe_deferred
+from .defer import Deferred, maybe_deferred
+from .timers import DelayedCallLike, Scheduler
 
 __all__ = ["LoopingCall"]
 

@@ -1,11 +1,13 @@
-"""TCP: the stream transport, listening ports and outgoing connectors.
+"""TCP: the stream transport (one connected socket; Unix sockets use it too).
 
 A `TCPTransport` owns one connected, non-blocking socket. It reads when the
 reactor says the socket is readable and hands the bytes to its protocol; it
 sends what the protocol writes straight away, and only when the kernel's
 send buffer is full does it keep the rest and ask the reactor to say when the
-socket is writable again. It never touches a backend: it asks the reactor for
-reader and writer interest (`add_reader`, `add_writer`).
+socket is writable again. It never touches a backend: it asks the loop core
+for reader and writer interest (`add_reader`, `add_writer`, through
+`interface.Loop`). Closing, aborting, `connection_lost` and what happens
+when the protocol raises are the shared skeleton's (`transport.py`).
 
 Flow control, both ways:
 
@@ -19,9 +21,9 @@ Flow control, both ways:
 * The protocol reads too slowly: `transport.pause_reading()` stops reading,
   the kernel's buffers fill, and TCP's window tells the peer to wait.
 
-`listener.py` accepts connections and `connector.py` makes them; both hand
-each new connection a protocol from a factory (`protocol.py`) and a
-`TCPTransport` from here. Unix sockets use the same transport (`unix.py`).
+Listening ports are in `listener.py` and outgoing connectors in
+`connector.py`; both hand each new connection a protocol from a factory
+(`protocol.py`) and a `TCPTransport` from here.
 
 Read next: `listener.py` (accepting, and running out of descriptors).
 """
@@ -34,9 +36,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConnectionLimitError
+from .transport import Transport
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
     from .trace import Trace
 
 log = logging.getLogger("minireactor")
@@ -53,7 +56,7 @@ MAX_BUFFER = 16 * 1024 * 1024
 """Default hard limit: a protocol that keeps writing past `pause_writing()` is cut off here."""
 
 
-class TCPTransport:
+class TCPTransport(Transport):
     """One TCP connection, seen from the protocol (asyncio's transport API).
 
     Args:
@@ -71,7 +74,7 @@ class TCPTransport:
 
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: Loop,
         sock: socket.socket,
         protocol: Any,
         on_lost: Callable[[BaseException | None], None] | None = None,
@@ -81,15 +84,12 @@ class TCPTransport:
             # Small writes go out at once; echo and request/response would
             # otherwise wait for Nagle's algorithm.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._reactor = reactor
+        super().__init__(reactor, protocol)
         self._sock = sock
         self._fd = sock.fileno()
-        self._protocol = protocol
         self._on_lost = on_lost
         self._buffer = bytearray()
         self._high, self._low = HIGH_WATER, HIGH_WATER // 4
-        self._closing = False  # close() or abort() was called: no more writes
-        self._lost = False  # connection_lost has been called
         self._eof_requested = False  # write_eof() was called
         self._eof_received = False
         self._reading_paused = False
@@ -103,7 +103,7 @@ class TCPTransport:
             self._extra["sockname"] = sock.getsockname()
         except OSError:
             pass  # the peer already left; connection_lost will follow
-        reactor.track(self)
+        reactor.own(self)
         try:
             protocol.connection_made(self)
         except Exception as exc:
@@ -200,7 +200,7 @@ class TCPTransport:
         if len(self._buffer) > self._high:
             if not self._writing_paused:
                 self._writing_paused = True
-                self._tell_protocol("pause_writing")
+                self._tell("pause_writing")
             elif len(self._buffer) > self.max_buffer_size:
                 self._over_limit()
 
@@ -231,7 +231,7 @@ class TCPTransport:
         del self._buffer[:sent]  # cheap: bytearray drops a prefix without copying
         if self._writing_paused and len(self._buffer) <= self._low:
             self._writing_paused = False
-            self._tell_protocol("resume_writing")
+            self._tell("resume_writing")
         if not self._buffer:
             self._reactor.remove_writer(self._fd)
             if self._closing:
@@ -274,7 +274,7 @@ class TCPTransport:
         self._high, self._low = high, low
         if not self._writing_paused and len(self._buffer) > high:
             self._writing_paused = True
-            self._tell_protocol("pause_writing")
+            self._tell("pause_writing")
 
     def get_write_buffer_limits(self) -> tuple[int, int]:
         return self._low, self._high
@@ -283,70 +283,31 @@ class TCPTransport:
         """Bytes written by the protocol and not yet taken by the kernel."""
         return len(self._buffer)
 
-    # -- closing ------------------------------------------------------------
+    # -- closing: the skeleton's hooks (transport.py) ---------------------------
 
-    def close(self) -> None:
-        """Stop reading, flush what is buffered, then close. Idempotent."""
-        if self._closing:
-            return
-        self._closing = True
+    def _stop_reading(self) -> None:
         self._reactor.remove_reader(self._fd)
-        if not self._buffer:
-            self._reactor.call_soon(self._connection_lost, None)
 
-    def abort(self, exc: BaseException | None = None) -> None:
-        """Close now, dropping anything still buffered; `connection_lost` receives `exc`."""
-        self._force_close(exc)
+    def _buffered(self) -> bool:
+        return bool(self._buffer)
 
-    def is_closing(self) -> bool:
-        return self._closing
-
-    def _force_close(self, exc: BaseException | None) -> None:
-        if self._lost:
-            return
+    def _discard_buffer(self) -> None:
         if self._buffer:
             self._buffer.clear()
-            self._reactor.remove_writer(self._fd)
-        if not self._closing:
-            self._closing = True
-            self._reactor.remove_reader(self._fd)
-        self._reactor.call_soon(self._connection_lost, exc)
-
-    def _connection_lost(self, exc: BaseException | None) -> None:
-        if self._lost:
-            return
-        self._lost = True
-        self._reactor.remove_reader(self._fd)
         self._reactor.remove_writer(self._fd)
-        self._reactor.untrack(self)
-        try:
-            self._protocol.connection_lost(exc)
-        except Exception:
-            log.exception("Unhandled error in %r.connection_lost", self._protocol)
-        finally:
-            self._sock.close()
+
+    def _release(self) -> None:
+        self._sock.close()
+
+    def _after_lost(self, exc: BaseException | None) -> None:
         if self._on_lost is not None:
             self._on_lost(exc)
-
-    def _protocol_failed(self, method: str, exc: Exception) -> None:
-        """A protocol method raised: log it and close this connection only."""
-        log.error("Unhandled error in %r.%s", self._protocol, method, exc_info=exc)
-        self._force_close(exc)
-
-    def _tell_protocol(self, method: str) -> None:
-        try:
-            getattr(self._protocol, method)()
-        except Exception as exc:
-            self._protocol_failed(method, exc)
 
     # -- information --------------------------------------------------------
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """'peername', 'sockname', 'socket' or 'reactor'; `default` for anything else."""
         return self._extra.get(name, default)
-
-    def get_protocol(self) -> Any:
-        return self._protocol
 
     def __repr__(self) -> str:
         state = "closed" if self._lost else "closing" if self._closing else "open"

@@ -280,6 +280,7 @@ class MemoryReactor(Clock):
         tcp_servers: one `ListenRecord` per `listen_tcp` call.
         tcp_clients: one `ConnectRecord` per `connect_tcp` call.
         triggers: the system event triggers added.
+        owned: what was handed to `own()` and not yet to `disown()` (see lifecycle.py).
         stopped: `stop()` was called.
     """
 
@@ -288,6 +289,8 @@ class MemoryReactor(Clock):
         self.tcp_servers: list[ListenRecord] = []
         self.tcp_clients: list[ConnectRecord] = []
         self.triggers: list[_Trigger] = []
+        self.owned: list[Any] = []
+        self.shutdown_timeout = 5.0
         self.running = False
         self.stopped = False
 
@@ -326,6 +329,15 @@ class MemoryReactor(Clock):
     def remove_system_event_trigger(self, handle: Any) -> None:
         """Forget a trigger added by `add_system_event_trigger`."""
         self.triggers.remove(handle)
+
+    def own(self, resource: Any) -> None:
+        """Record `resource`, as a reactor would to close it at shutdown."""
+        self.owned.append(resource)
+
+    def disown(self, resource: Any) -> None:
+        """Forget `resource`."""
+        if resource in self.owned:
+            self.owned.remove(resource)
 
     def stop(self) -> None:
         """Record the call."""

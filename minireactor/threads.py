@@ -16,7 +16,7 @@ thread and needs no lock.
 * `blocking_call_from_thread(reactor, f, *args)`: the reverse, for code in
   a worker that needs something done in the reactor thread, and waits.
 
-Layer: beside the reactor, above `defer/`. Read next: `tests/test_threads.py`.
+Layer: beside the reactor, above `defer/`. Read next: `main.py`.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class ThreadPool:
 
     Args:
         reactor: the reactor whose shutdown stops this pool (anything with
-            `call_from_thread` and `add_system_event_trigger`).
+            `call_from_thread`, `add_system_event_trigger` and `own`).
         max_workers: the most threads that will ever run at once.
     """
 
@@ -74,6 +74,7 @@ class ThreadPool:
         self._stopping = False
         self._all_exited: Deferred[None] = Deferred()
         reactor.add_system_event_trigger("before", "shutdown", self.stop)
+        reactor.own(self)
 
     @property
     def size(self) -> int:
@@ -177,6 +178,16 @@ class ThreadPool:
         if not self.size:
             self._fire_all_exited()
         return self._all_exited
+
+    def close(self) -> None:
+        """As an owned resource, at shutdown: the "before shutdown" trigger already waited."""
+        self.stop()
+        self._reactor.disown(self)
+
+    def abort(self) -> None:
+        """As an owned resource, when the reactor closes: stop, joining the workers a while."""
+        self.stop(timeout=self._reactor.shutdown_timeout)
+        self._reactor.disown(self)
 
     def _cancel_queued(self) -> None:
         while True:

@@ -16,7 +16,13 @@ Two details worth reading:
   the top (its sequence is no longer the call's). When stale entries
   outnumber live ones, the heap is rebuilt, so memory stays bounded.
 
-Read next: `reactor.py`, which pops due calls from `TimerQueue` on each pass.
+The typing protocols for "anything that schedules" are written here, once:
+`Clock` and `Cancellable` (what an HTTP protocol needs: a Reactor or an
+asyncio loop), `Scheduler` and `DelayedCallLike` (what `defer/` and
+`task.py` need: also `seconds()` and `active()`; a `testing.Clock` fits).
+
+Read next: `descriptors.py` (`core.py` pops due calls from `TimerQueue` on
+each pass).
 """
 
 from __future__ import annotations
@@ -24,7 +30,33 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
+
+
+class Cancellable(Protocol):
+    """What `call_later` returns: minireactor's DelayedCall, asyncio's TimerHandle."""
+
+    def cancel(self) -> Any: ...
+
+
+class Clock(Protocol):
+    """Anything with `call_later`: a minireactor Reactor or an asyncio loop."""
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Cancellable: ...
+
+
+class DelayedCallLike(Cancellable, Protocol):
+    """A `Cancellable` that also says whether it is still pending."""
+
+    def active(self) -> bool: ...
+
+
+class Scheduler(Protocol):
+    """A `Clock` with `seconds()` whose calls have `active()`: a Reactor, a `testing.Clock`."""
+
+    def call_later(self, delay: float, f: Callable[..., Any], *args: Any) -> DelayedCallLike: ...
+
+    def seconds(self) -> float: ...
 
 
 class DelayedCall:

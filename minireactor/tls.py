@@ -24,9 +24,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConnectTimeoutError
+from .transport import Transport
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
     from .timers import DelayedCall
 
 log = logging.getLogger("minireactor")
@@ -37,7 +38,7 @@ CHUNK = 256 * 1024
 __all__ = ["TLSTransport"]
 
 
-class TLSTransport:
+class TLSTransport(Transport):
     """One TLS session over one TCP connection.
 
     Discussion: why `ssl.MemoryBIO`? An `ssl.SSLSocket` reads and writes its
@@ -50,7 +51,9 @@ class TLSTransport:
     Closing: TLS ends a session with a *close_notify* alert, which ends both
     directions, so there is no half-close (`can_write_eof()` is False).
     `close()` sends close_notify, then closes TCP; a close_notify received
-    is `eof_received()`.
+    is `eof_received()`. The skeleton (transport.py) calls the protocol;
+    an error there aborts the TCP connection underneath (`_force_close`),
+    whose `connection_lost` then ends this session.
 
     Args:
         reactor: the reactor (for the handshake timer and shutdown tracking).
@@ -64,7 +67,7 @@ class TLSTransport:
 
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: Loop,
         context: ssl.SSLContext,
         server_side: bool,
         server_hostname: str | None,
@@ -72,7 +75,7 @@ class TLSTransport:
         handshake_failed: Callable[[BaseException], None],
         handshake_timeout: float,
     ) -> None:
-        self._reactor = reactor
+        super().__init__(reactor, None)  # the protocol comes when the handshake succeeds
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._sslobj = context.wrap_bio(
@@ -83,10 +86,7 @@ class TLSTransport:
         self._handshake_timeout = handshake_timeout
         self._timer: DelayedCall | None = None
         self._tcp: Any = None
-        self._protocol: Any = None  # set when the handshake succeeds
         self._error: BaseException | None = None  # why we end, if not cleanly
-        self._closing = False
-        self._lost = False
         self._reading_paused = False
         self._tcp_paused = False
         self.on_lost: Callable[[BaseException | None], None] | None = None
@@ -96,8 +96,8 @@ class TLSTransport:
     def connection_made(self, transport: Any) -> None:
         self._tcp = transport
         # At shutdown the reactor should close *us* (close_notify first).
-        self._reactor.untrack(transport)
-        self._reactor.track(self)
+        self._reactor.disown(transport)
+        self._reactor.own(self)
         self._timer = self._reactor.call_later(self._handshake_timeout, self._timed_out)
         self._handshake()
 
@@ -123,7 +123,7 @@ class TLSTransport:
         self._lost = True
         if self._timer is not None:
             self._timer.cancel()
-        self._reactor.untrack(self)
+        self._reactor.disown(self)
         reason = self._error or exc
         if self._protocol is None:
             self._handshake_failed(
@@ -302,16 +302,10 @@ class TLSTransport:
     def is_closing(self) -> bool:
         return self._closing
 
-    def _tell(self, method: str, *args: Any) -> Any:
-        """Call a protocol method; what it raises is logged and aborts the connection."""
-        try:
-            return getattr(self._protocol, method)(*args)
-        except Exception as exc:
-            log.exception("Unhandled error in %r.%s", self._protocol, method)
-            if method != "connection_lost":
-                self._error = self._error or exc
-                self.abort()
-            return None
+    def _force_close(self, exc: BaseException | None) -> None:
+        """The skeleton's reaction to a protocol error: abort TCP, reporting `exc`."""
+        self._error = self._error or exc
+        self.abort()
 
     # -- information ----------------------------------------------------------
 
@@ -323,9 +317,6 @@ class TLSTransport:
             method = "getpeercert" if name == "peercert" else name
             return getattr(self._sslobj, method)()
         return self._tcp.get_extra_info(name, default) if self._tcp is not None else default
-
-    def get_protocol(self) -> Any:
-        return self._protocol
 
     def __repr__(self) -> str:
         side = "server" if self._sslobj.server_side else "client"

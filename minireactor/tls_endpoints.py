@@ -8,11 +8,11 @@
     connect_tls:  Connector -> TLSConnector.build_protocol  -> TLSTransport -> your protocol
 
 The TCP side never knows: to it the `TLSTransport` is just the protocol the
-factory built. `reactor.listen_tls` and `reactor.connect_tls` (`endpoints.py`)
+factory built. `reactor.listen_tls` and `reactor.connect_tls` (`reactor.py`)
 call the two functions here.
 
 Layer: beside `listener.py` and `connector.py`, over `tls.py`. Read `tls.py`
-first; read `process.py` next.
+first; read `pipes.py` next.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .listener import Port, bind_tcp
 from .tls import TLSTransport
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
 
 log = logging.getLogger("minireactor")
 
@@ -39,7 +39,7 @@ __all__ = ["TLSConnector", "connect_tls", "listen_tls"]
 class _ServerSide:
     """The factory the `Port` sees: each connection gets a TLS layer first."""
 
-    def __init__(self, reactor: Reactor, factory: Any, context: ssl.SSLContext) -> None:
+    def __init__(self, reactor: Loop, factory: Any, context: ssl.SSLContext) -> None:
         self._reactor, self._factory, self._context = reactor, factory, context
 
     def build_protocol(self, addr: Any) -> TLSTransport:
@@ -69,7 +69,7 @@ class TLSConnector:
 
     def __init__(
         self,
-        reactor: Reactor,
+        reactor: Loop,
         host: str,
         port: int,
         factory: Any,
@@ -133,7 +133,7 @@ class TLSConnector:
 
 
 def listen_tls(
-    reactor: Reactor,
+    reactor: Loop,
     port: int,
     factory: Any,
     ssl_context: ssl.SSLContext,
@@ -160,7 +160,7 @@ def listen_tls(
 
 
 def connect_tls(
-    reactor: Reactor,
+    reactor: Loop,
     host: str,
     port: int,
     factory: Any,

@@ -16,17 +16,17 @@ What is recorded (each an `Event` with kind, name, start, end, thread, extra):
 * ``accept``, ``read``, ``write``  socket operations, with ``extra["bytes"]``;
 * ``thread``   work handed to a thread pool, drawn in the worker's lane.
 
-`trace.plot_lag()` draws how late timers ran (loop lag), and
-`timeline(events_from_report(report))` draws a lab fetch run (threads,
-processes) with the same renderer as a trace.
+`trace.plot_lag()` draws how late timers ran (loop lag), and `timeline`
+also draws a lab fetch run (threads, processes: `minireactor.lab.trace_report`)
+with the same renderer as a trace.
 
-Cost: nothing when off. Tracing swaps in the reactor's timed `_call` and
-wraps its backend in `_TracingBackend`; transports check one attribute
-(`reactor.tracer`) before reporting bytes. Times are `time.perf_counter()`
-seconds.
+Cost: nothing when off. Tracing swaps in the core's timed `_call` and
+wraps its backend in `TracingBackend`; transports check one attribute
+(`reactor.tracer`, also what `Reactor(trace=True)` records into) before
+reporting bytes. Times are `time.perf_counter()` seconds.
 
-Layer: beside the reactor, which feeds it. matplotlib is imported only by
-`plot`. Read next: `instrument.py` (`_call_instrumented`).
+Layer: the core's, which feeds it (it imports nothing above). matplotlib is imported only by
+`plot`. Read next: `instrument.py` (`TimedCalls`).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .core import LoopCore
 
 KINDS = ("wait", "callback", "timer", "accept", "read", "write", "thread")
 
@@ -213,21 +213,7 @@ def timeline(
     return ax.figure
 
 
-def events_from_report(report: Any) -> list[Event]:
-    """A lab fetch `Report` as events, one lane per worker, for `timeline`.
-
-    So a notebook can draw "threads" or "processes" (from a report) and
-    "event loop" (from a trace) with one renderer, one above the other.
-    """
-    return [
-        Event(
-            "thread", r.url, r.start, r.end, str(r.worker), {"status": r.status, "bytes": r.nbytes}
-        )
-        for r in report.records
-    ]
-
-
-class _TracingBackend:
+class TracingBackend:
     """Wraps a backend to record each wait; everything else passes through."""
 
     def __init__(self, backend: Any, trace: Trace) -> None:
@@ -245,7 +231,7 @@ class _TracingBackend:
 
 
 @contextlib.contextmanager
-def record(reactor: Reactor, trace: Trace | None = None) -> Iterator[Trace]:
+def record(reactor: LoopCore, trace: Trace | None = None) -> Iterator[Trace]:
     """Trace `reactor` for the duration of the `with` block; yields the `Trace`."""
     trace = trace if trace is not None else Trace()
     reactor.set_tracer(trace)

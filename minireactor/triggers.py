@@ -9,7 +9,7 @@ A "before" trigger may return a Deferred (anything with `add_both`); the
 reactor keeps running until those have fired, or until its shutdown timeout
 runs out, before it moves on to "during".
 
-Read next: `reactor.py`, which fires these from `run()`.
+Read next: `backends/base.py` (`lifecycle.py` fires these from `run()`).
 """
 
 from __future__ import annotations

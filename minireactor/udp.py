@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 from .errors import AddressInUseError
 from .protocol import BaseProtocol
 from .tcp import HIGH_WATER
+from .transport import Transport
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
 
 log = logging.getLogger("minireactor")
 
@@ -49,8 +50,11 @@ class DatagramProtocol(BaseProtocol):
         """A send or receive failed, e.g. ConnectionRefusedError on connected UDP."""
 
 
-class UDPTransport:
+class UDPTransport(Transport):
     """One UDP socket, seen from its `DatagramProtocol`.
+
+    Closing is the skeleton's (transport.py). A protocol that raises is
+    logged and the socket lives on: each datagram stands alone.
 
     Three ideas worth knowing:
 
@@ -75,19 +79,18 @@ class UDPTransport:
         protocol: gets `connection_made(self)` at once.
     """
 
-    def __init__(self, reactor: Reactor, sock: socket.socket, protocol: Any) -> None:
+    closes_on_protocol_error = False
+
+    def __init__(self, reactor: Loop, sock: socket.socket, protocol: Any) -> None:
         sock.setblocking(False)
-        self._reactor = reactor
+        super().__init__(reactor, protocol)
         self._sock = sock
         self._fd = sock.fileno()
-        self._protocol = protocol
         self._queue: collections.deque[tuple[bytes, Any]] = collections.deque()
         self._queued_bytes = 0
         self._writing_paused = False
         self._peer: Any = None
-        self._closing = False
-        self._lost = False
-        reactor.track(self)
+        reactor.own(self)
         self._tell("connection_made", self)
         if not self._closing:
             reactor.add_reader(self._fd, self._read_ready)
@@ -235,48 +238,21 @@ class UDPTransport:
                 f"on get_extra_info('socket') yourself"
             )
 
-    # -- closing --------------------------------------------------------------
+    # -- closing: the skeleton's hooks (transport.py) ---------------------------
 
-    def close(self) -> None:
-        """Stop receiving, send what is queued, then close. Idempotent."""
-        if self._closing:
-            return
-        self._closing = True
+    def _stop_reading(self) -> None:
         self._reactor.remove_reader(self._fd)
-        if not self._queue:
-            self._reactor.call_soon(self._connection_lost, None)
 
-    def abort(self) -> None:
-        """Close now, dropping queued datagrams."""
+    def _buffered(self) -> bool:
+        return bool(self._queue)
+
+    def _discard_buffer(self) -> None:
         self._queue.clear()
         self._queued_bytes = 0
         self._reactor.remove_writer(self._fd)
-        if not self._closing:
-            self._closing = True
-            self._reactor.remove_reader(self._fd)
-        self._reactor.call_soon(self._connection_lost, None)
 
-    def is_closing(self) -> bool:
-        return self._closing
-
-    def _connection_lost(self, exc: BaseException | None) -> None:
-        if self._lost:
-            return
-        self._lost = True
-        self._reactor.remove_reader(self._fd)
-        self._reactor.remove_writer(self._fd)
-        self._reactor.untrack(self)
-        try:
-            self._tell("connection_lost", exc)
-        finally:
-            self._sock.close()
-
-    def _tell(self, method: str, *args: Any) -> None:
-        """Call a protocol method; an exception is logged, and the socket lives on."""
-        try:
-            getattr(self._protocol, method)(*args)
-        except Exception:
-            log.exception("Unhandled error in %r.%s", self._protocol, method)
+    def _release(self) -> None:
+        self._sock.close()
 
     # -- information ----------------------------------------------------------
 
@@ -289,9 +265,6 @@ class UDPTransport:
         if name == "peername":
             return self._peer if self._peer is not None else default
         return default
-
-    def get_protocol(self) -> Any:
-        return self._protocol
 
     def __repr__(self) -> str:
         state = "closed" if self._lost else "closing" if self._closing else "open"
@@ -308,7 +281,7 @@ def _mreq(group: str, interface: str) -> bytes:
 
 
 def listen_udp(
-    reactor: Reactor,
+    reactor: Loop,
     port: int,
     protocol: Any,
     interface: str = "127.0.0.1",

@@ -30,7 +30,7 @@ from .errors import AddressInUseError
 from .listener import Port
 
 if TYPE_CHECKING:
-    from .reactor import Reactor
+    from .interface import Loop
 
 MAX_PATH_BYTES = 107
 """The longest socket path Linux accepts: sun_path is 108 bytes, NUL included."""
@@ -96,7 +96,7 @@ class UnixPort(Port):
     client's 'peername' is the path.
     """
 
-    def __init__(self, reactor: Reactor, path: str, factory: Any, mode: int, backlog: int) -> None:
+    def __init__(self, reactor: Loop, path: str, factory: Any, mode: int, backlog: int) -> None:
         _remove_stale(path)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -144,7 +144,7 @@ class UnixConnector(Connector):
     factory exactly as for TCP. `host` is the path and `port` is 0.
     """
 
-    def __init__(self, reactor: Reactor, path: str, factory: Any, timeout: float) -> None:
+    def __init__(self, reactor: Loop, path: str, factory: Any, timeout: float) -> None:
         super().__init__(reactor, path, 0, factory, timeout, addresses=[(socket.AF_UNIX, path)])
 
     def describe(self) -> str:
@@ -152,7 +152,7 @@ class UnixConnector(Connector):
 
 
 def listen_unix(
-    reactor: Reactor,
+    reactor: Loop,
     path: str | os.PathLike[str],
     factory: Any,
     mode: int = 0o660,
@@ -172,7 +172,7 @@ def listen_unix(
 
 
 def connect_unix(
-    reactor: Reactor, path: str | os.PathLike[str], factory: Any, timeout: float = 30.0
+    reactor: Loop, path: str | os.PathLike[str], factory: Any, timeout: float = 30.0
 ) -> UnixConnector:
     """Connect to the Unix socket `path`; the outcome reaches `factory` (a ClientFactory).
 

@@ -16,8 +16,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from minireactor.backends import READ, WRITE, Backend, available_backends, create_backend
+from minireactor.backends import (
+    READ,
+    WRITE,
+    Backend,
+    available_backends,
+    backend_class,
+    create_backend,
+)
 from minireactor.backends.select import FD_SETSIZE, SelectBackend
+from minireactor.backends.waker import Waker
 from minireactor.errors import BackendError, FileDescriptorTooLarge
 
 pytestmark = pytest.mark.timeout(20)
@@ -113,13 +121,28 @@ def test_timeout_is_respected(backend: Backend) -> None:
     assert time.monotonic() - start >= 0.09
 
 
-def test_wakeup_from_another_thread_ends_a_long_wait(backend: Backend) -> None:
-    timer = threading.Timer(0.1, backend.wakeup)
-    timer.start()
-    start = time.monotonic()
-    assert backend.poll(10.0) == []  # the waker's own event is never returned
-    assert time.monotonic() - start < 5.0
-    timer.join()
+def test_a_waker_registered_like_any_reader_ends_a_long_wait(backend: Backend) -> None:
+    # The loop core owns the waker; to a backend it is just another reader.
+    waker = Waker()
+    backend.register(waker.fileno(), READ, "waker")
+    try:
+        timer = threading.Timer(0.1, waker.wake)
+        timer.start()
+        start = time.monotonic()
+        assert backend.poll(10.0) == [("waker", READ)]
+        assert time.monotonic() - start < 5.0
+        timer.join()
+        waker.drain()
+        assert backend.poll(0) == []  # drained: no longer ready
+    finally:
+        backend.unregister(waker.fileno())
+        waker.close()
+
+
+def test_a_backend_is_five_methods_and_no_waker() -> None:
+    for name in available_backends():
+        cls = backend_class(name)
+        assert not hasattr(cls, "wakeup"), f"{name} still knows about wake-ups"
 
 
 def test_hangup_is_reported_as_readable(backend: Backend) -> None:

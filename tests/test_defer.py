@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from minireactor import Reactor
+from minireactor import Reactor, run
 from minireactor.defer import (
     AlreadyCalledError,
     CancelledError,
@@ -20,7 +20,6 @@ from minireactor.defer import (
     fail,
     gather,
     maybe_deferred,
-    run,
     sleep,
     succeed,
 )

@@ -301,3 +301,43 @@ def test_slow_protocol_callback_is_named_by_its_protocol(
     assert any(
         "SlowHandler (via TCPTransport._read_ready)" in r.getMessage() for r in caplog.records
     )
+
+
+class _Resource:
+    """An owned resource that records what the reactor asked of it."""
+
+    def __init__(self, reactor: Reactor, goes_when_closed: bool) -> None:
+        self.reactor, self.goes_when_closed, self.calls = reactor, goes_when_closed, []
+        reactor.own(self)
+
+    def close(self) -> None:
+        self.calls.append("close")
+        if self.goes_when_closed:
+            self.reactor.disown(self)
+
+    def abort(self) -> None:
+        self.calls.append("abort")
+        self.reactor.disown(self)
+
+
+def test_shutdown_closes_what_it_owns_and_aborts_what_lingers(backend: str) -> None:
+    reactor = Reactor(backend=backend, shutdown_timeout=0.2)
+    polite = _Resource(reactor, goes_when_closed=True)
+    stubborn = _Resource(reactor, goes_when_closed=False)
+    gone = _Resource(reactor, goes_when_closed=True)
+    reactor.disown(gone)  # it closed by itself before the shutdown
+    reactor.call_soon(reactor.stop)
+    reactor.run()
+    assert polite.calls == ["close"]
+    assert stubborn.calls == ["close", "abort"]  # after shutdown_timeout
+    assert gone.calls == []
+    assert reactor.lifecycle.owned() == []
+
+
+def test_close_without_run_aborts_what_it_owns(reactor: Reactor) -> None:
+    owned = _Resource(reactor, goes_when_closed=True)
+    pool = reactor.thread_pool  # the thread pool is owned the same way
+    assert reactor.lifecycle.owned()[-2:] == [owned, pool]
+    reactor.close()
+    assert owned.calls == ["abort"]
+    assert reactor.lifecycle.owned() == []

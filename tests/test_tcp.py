@@ -17,9 +17,15 @@ from conftest import open_fds, spin
 from support import Collector, Echo, RecordingClientFactory, echo_factory
 
 from minireactor import AddressInUseError, Factory, Protocol, Reactor
+from minireactor.tcp import TCPTransport
 
 pytestmark = pytest.mark.timeout(120)
 
+
+
+def transports_of(reactor: Reactor) -> list[TCPTransport]:
+    """The TCP connections the reactor owns now."""
+    return [r for r in reactor.lifecycle.owned() if isinstance(r, TCPTransport)]
 
 def connect(reactor: Reactor, address: tuple[str, int], make: Any) -> RecordingClientFactory:
     factory = RecordingClientFactory(make)
@@ -269,7 +275,7 @@ def test_no_descriptor_leaks_after_1000_connect_close_cycles(backend: str) -> No
             spin(
                 reactor, lambda cs=clients: all(c.protocols and c.protocols[0].done for c in cs), 60
             )
-            spin(reactor, lambda: len(reactor._connections) == 0)
+            spin(reactor, lambda: len(transports_of(reactor)) == 0)
         assert open_fds() == before
     finally:
         reactor.close()

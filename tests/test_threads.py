@@ -127,11 +127,14 @@ def test_submit_after_stop_is_refused(reactor: Reactor) -> None:
         ThreadPool(reactor, max_workers=0)
 
 
-def test_pool_registers_a_before_shutdown_trigger() -> None:
+def test_pool_registers_a_before_shutdown_trigger_and_is_owned() -> None:
     fake = MemoryReactor()
     pool = ThreadPool(fake, max_workers=1)
     [trigger] = fake.triggers
     assert (trigger.phase, trigger.event, trigger.func) == ("before", "shutdown", pool.stop)
+    assert fake.owned == [pool]
+    pool.close()
+    assert fake.owned == []
 
 
 def test_blocking_call_from_thread_waits_for_a_deferred_in_the_reactor(r: Reactor) -> None:

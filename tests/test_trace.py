@@ -15,9 +15,15 @@ from support import Collector, RecordingClientFactory, echo_factory
 
 import minireactor.trace
 from minireactor import Reactor
+from minireactor.tcp import TCPTransport
 
 pytestmark = pytest.mark.timeout(60)
 
+
+
+def transports_of(reactor: Reactor) -> list[TCPTransport]:
+    """The TCP connections the reactor owns now."""
+    return [r for r in reactor.lifecycle.owned() if isinstance(r, TCPTransport)]
 
 def echo_once(reactor: Reactor, payload: bytes = b"hello") -> None:
     port = reactor.listen_tcp(0, echo_factory())
@@ -90,7 +96,7 @@ def test_reactor_trace_flag(backend: str) -> None:
     try:
         reactor.call_soon(list)
         reactor.iterate(0)
-        assert reactor.trace is not None and reactor.trace.of_kind("callback")
+        assert reactor.tracer is not None and reactor.tracer.of_kind("callback")
     finally:
         reactor.close()
 
@@ -173,12 +179,12 @@ def test_tracing_switched_on_later_sees_existing_connections_bytes(reactor: Reac
     port = reactor.listen_tcp(0, echo_factory())
     client = RecordingClientFactory(lambda: Collector(b""))
     reactor.connect_tcp(*port.address, client)
-    spin(reactor, lambda: bool(client.protocols) and len(reactor._connections) == 2)
+    spin(reactor, lambda: bool(client.protocols) and len(transports_of(reactor)) == 2)
     with minireactor.trace.record(reactor) as trace:
         client.protocols[0].transport.write(b"y" * 100)
         spin(reactor, lambda: len(client.protocols[0].received) == 100)
     assert sum(e.extra["bytes"] for e in trace.of_kind("read")) == 200
-    assert all(conn.tracer is None for conn in reactor._connections)
+    assert all(conn.tracer is None for conn in transports_of(reactor))
 
 
 def test_loop_lag_plot_and_lab_reports_share_the_renderer(reactor: Reactor) -> None:
@@ -189,6 +195,7 @@ def test_loop_lag_plot_and_lab_reports_share_the_renderer(reactor: Reactor) -> N
 
     matplotlib.use("Agg")
     from minireactor.lab import fetch_all, internet
+    from minireactor.lab.trace_report import events_from_report
 
     with minireactor.trace.record(reactor) as trace:
         reactor.call_later(0.0, time_module.sleep, 0.05)  # blocks the loop...
@@ -199,7 +206,7 @@ def test_loop_lag_plot_and_lab_reports_share_the_renderer(reactor: Reactor) -> N
     assert trace.plot_lag().axes[0].lines
     with internet(seed=1, latency=0.01) as net:
         report = fetch_all(net.urls(6), strategy="thread_pool", concurrency=3, timeout=5.0)
-    events = minireactor.trace.events_from_report(report)
+    events = events_from_report(report)
     fig = minireactor.trace.timeline(events)
     lanes = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(events) == 6 and 1 <= len(lanes) <= 3  # one lane per pool worker

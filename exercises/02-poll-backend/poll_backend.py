@@ -19,8 +19,8 @@ class PollBackend(Backend):
     name = "student-poll"
 
     def __init__(self) -> None:
-        # Create your structures *before* super().__init__(): it registers the waker.
-        super().__init__()
+        # Your structures: a select.poll() object, and fd -> handler.
+        pass
 
     def register(self, fd: int, events: int, handler: Any) -> None:
         raise NotImplementedError("register: remember handler for fd, poller.register(fd, events)")
@@ -33,5 +33,5 @@ class PollBackend(Backend):
 
     def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
         raise NotImplementedError(
-            "poll: poller.poll(milliseconds); translate flags; drain and skip the waker"
+            "poll: poller.poll(milliseconds); return (handler, READ/WRITE) per ready fd"
         )

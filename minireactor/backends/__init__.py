@@ -6,7 +6,7 @@ see `base.py`) with a different system call. They are listed here best first;
 `create_backend("auto")` takes the first, unless the environment variable
 `MINIREACTOR_BACKEND` names another.
 
-Read next: `base.py`, the interface every backend implements.
+Read next: `waker.py`, then `../interface.py` (what transports ask of the core).
 """
 
 from __future__ import annotations

@@ -55,5 +55,4 @@ class EpollBackend(PollBackend):
         return self._poller.poll(-1 if timeout is None else timeout)  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        super().close()
         self._poller.close()

@@ -40,7 +40,6 @@ class KqueueBackend(Backend):
         self._kqueue = select.kqueue()
         self._handlers: dict[int, Any] = {}
         self._events: dict[int, int] = {}
-        super().__init__()
 
     @classmethod
     def is_available(cls) -> bool:
@@ -82,15 +81,8 @@ class KqueueBackend(Backend):
             else:
                 mask = WRITE
             merged[kev.ident] = merged.get(kev.ident, 0) | mask
-        ready = []
-        for fd, mask in merged.items():
-            handler = self._handlers.get(fd)
-            if handler is self._waker:
-                self._waker.drain()
-            elif handler is not None:
-                ready.append((handler, mask))
-        return ready
+        handlers = self._handlers
+        return [(handlers[fd], mask) for fd, mask in merged.items() if fd in handlers]
 
     def close(self) -> None:
-        super().close()
         self._kqueue.close()

@@ -41,7 +41,6 @@ class PollBackend(Backend):
     def __init__(self) -> None:
         self._poller = self._new_poller()
         self._handlers: dict[int, Any] = {}
-        super().__init__()
 
     @classmethod
     def is_available(cls) -> bool:
@@ -74,14 +73,13 @@ class PollBackend(Backend):
 
     def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
         ready = []
-        # Locals, not attributes, inside the loop: it runs once per event.
-        handlers, waker, trouble = self._handlers, self._waker, self.TROUBLE
+        # Locals, not attributes, inside the loop: it runs once per event. (A
+        # plain loop, not a comprehension: on Python 3.11 a comprehension is
+        # one more function call per pass, +0.5% instructions per echo.)
+        handlers, trouble = self._handlers, self.TROUBLE
         for fd, flags in self._wait(timeout):
-            handler = handlers[fd]
-            if handler is waker:
-                waker.drain()
-            elif flags & trouble:
-                ready.append((handler, READ_AND_WRITE))
+            if flags & trouble:
+                ready.append((handlers[fd], READ_AND_WRITE))
             else:
-                ready.append((handler, flags & READ_AND_WRITE))
+                ready.append((handlers[fd], flags & READ_AND_WRITE))
         return ready

@@ -34,7 +34,6 @@ class SelectBackend(Backend):
         self._readers: set[int] = set()
         self._writers: set[int] = set()
         self._handlers: dict[int, Any] = {}
-        super().__init__()
 
     def register(self, fd: int, events: int, handler: Any) -> None:
         if fd >= FD_SETSIZE:
@@ -72,12 +71,5 @@ class SelectBackend(Backend):
             events[fd] = READ
         for fd in writable:
             events[fd] = events.get(fd, 0) | WRITE
-        ready = []
         handlers = self._handlers
-        for fd, mask in events.items():
-            handler = handlers[fd]
-            if handler is self._waker:
-                self._waker.drain()
-            else:
-                ready.append((handler, mask))
-        return ready
+        return [(handlers[fd], mask) for fd, mask in events.items()]

@@ -18,7 +18,8 @@ moved. The cost model: one thread (stack memory, a start-up, and two context
 switches per event: watcher wakes, then the reactor) and one extra descriptor
 per watched descriptor. Compare it with epoll in `benchmarks/`.
 
-Read next: `__init__.py` (how a backend is chosen), then `../reactor.py`.
+Read next: `hosted.py` (letting another loop wait), then `__init__.py` (how a
+backend is chosen), then `../core.py`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import select
 import threading
 from typing import Any
 
-from .base import READ, WRITE, Backend, Waker
+from .base import READ, WRITE, Backend
+from .waker import Waker
 
 _TROUBLE = select.POLLHUP | select.POLLERR | select.POLLNVAL
 
@@ -36,7 +38,9 @@ _TROUBLE = select.POLLHUP | select.POLLERR | select.POLLNVAL
 class _Watcher:
     """One thread waiting for one descriptor on behalf of the reactor."""
 
-    def __init__(self, fd: int, events: int, handler: Any, ready: queue.SimpleQueue[Any]) -> None:
+    def __init__(
+        self, fd: int, events: int, handler: Any, ready: queue.SimpleQueue[tuple[_Watcher, int]]
+    ) -> None:
         self.fd = fd
         self.events = events
         self.handler = handler
@@ -115,8 +119,7 @@ class ThreadedBackend(Backend):
     name = "threaded"
 
     def __init__(self) -> None:
-        # No waker descriptor: wakeup() puts a marker straight on the queue.
-        self._ready: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._ready: queue.SimpleQueue[tuple[_Watcher, int]] = queue.SimpleQueue()
         self._watchers: dict[int, _Watcher] = {}
         self._to_rearm: list[_Watcher] = []
 
@@ -150,18 +153,12 @@ class ThreadedBackend(Backend):
         while not self._ready.empty():
             items.append(self._ready.get_nowait())
         ready = []
-        for item in items:
-            if item is None:
-                continue  # a wakeup() marker
-            watcher, mask = item
+        for watcher, mask in items:
             if watcher.closing:
                 continue  # unregistered after it reported: stale
             self._to_rearm.append(watcher)
             ready.append((watcher.handler, mask))
         return ready
-
-    def wakeup(self) -> None:
-        self._ready.put(None)
 
     def close(self) -> None:
         for fd in list(self._watchers):

@@ -5,11 +5,12 @@ that someone will call `callback(result)` or `errback(exc)` later. Reading
 order: `deferred.py` (the class: the callback chain, errors, cancellation,
 timeouts, asyncio futures; `succeed`, `fail`), `combinators.py`
 (`DeferredList`, `gather`, `defer_later`, `sleep`), then `coroutines.py`
-(`ensure_deferred`: how `await` works on top of callbacks; `maybe_deferred`;
-`run`, the one-liner that runs a `main` on a fresh reactor). Import from
+(`ensure_deferred`: how `await` works on top of callbacks; `maybe_deferred`).
+`minireactor.run(main)`, the one-liner that runs a `main` on a fresh
+reactor, is in `../main.py`. Import from
 here: `from minireactor.defer import Deferred, gather`.
 
-Layer: above the reactor, which it never imports except in `run`; the only
+Layer: above the transports; it never imports the reactor: the only
 thing it needs from a "reactor" is `call_later` and `seconds`, so the test
 clock in `testing.py` works too. Read next: `task.py` (LoopingCall).
 """
@@ -20,10 +21,8 @@ from asyncio import CancelledError
 
 from .combinators import DeferredList, defer_later, gather, sleep
 from .coroutines import _CoroutineRunner as _CoroutineRunner  # notebook 06 reads its source
-from .coroutines import ensure_deferred, maybe_deferred, run
+from .coroutines import ensure_deferred, maybe_deferred
 from .deferred import AlreadyCalledError, Deferred, fail, succeed
-from .deferred import DelayedCallLike as DelayedCallLike  # for task.py
-from .deferred import Scheduler as Scheduler  # for task.py
 
 __all__ = [
     "AlreadyCalledError",
@@ -35,7 +34,6 @@ __all__ = [
     "fail",
     "gather",
     "maybe_deferred",
-    "run",
     "sleep",
     "succeed",
 ]

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .deferred import Deferred, Scheduler, _is_error
+from ..timers import Scheduler
+from .deferred import Deferred, _is_error
 
 
 class DeferredList(Deferred[Any]):

@@ -1,14 +1,14 @@
-"""Coroutine glue: `await` on Deferreds, and running a `main` on a fresh reactor.
+"""Coroutine glue: `await` on Deferreds, and calling anything to get a Deferred.
 
 A coroutine that awaits a Deferred hands it up to its driver (see
 `Deferred.__await__`); `ensure_deferred` is that driver: it resumes the
 coroutine from a callback on the awaited Deferred and returns a Deferred
 for the coroutine's result. `maybe_deferred` calls any function (plain,
-`async def`, or returning a Deferred) and always gives a Deferred back;
-`run` runs `main(reactor)` on a fresh reactor until its result arrives.
+`async def`, or returning a Deferred) and always gives a Deferred back.
+(`minireactor.run(main)`, which runs a `main` on a fresh reactor, is built
+on these in `../main.py`.)
 
-Layer: above `deferred.py`; the only file in `minireactor.defer` that
-imports the reactor, and only inside `run`. Read next: `task.py`
+Layer: above `deferred.py`; imports no reactor. Read next: `task.py`
 (LoopingCall), then `threads.py`.
 """
 
@@ -123,44 +123,3 @@ def maybe_deferred(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Deferred
     if inspect.iscoroutine(result):
         return ensure_deferred(result)
     return succeed(result)
-
-
-def run(main: Callable[..., Any], *args: Any, backend: str = "auto") -> Any:
-    """Run `main(reactor, *args)` on a fresh reactor and return its result.
-
-    `main` may be a plain function, an `async def`, or return a Deferred;
-    the reactor runs until that result arrives, then stops and closes (it is
-    closed even if something fails). An error is raised here, with its
-    original traceback.
-
-    Raises:
-        Whatever `main` raised; RuntimeError if the reactor was stopped by
-        someone else before `main` finished (its work is cancelled).
-    """
-    from ..reactor import Reactor  # here, not at the top: the reactor is a layer below us
-
-    reactor = Reactor(backend=backend)
-    outcome: list[Any] = []
-    pending: list[Deferred[Any]] = []
-
-    def finish(result: Any) -> None:
-        outcome.append(result)
-        reactor.stop()
-
-    def start() -> None:
-        d = maybe_deferred(main, reactor, *args)
-        pending.append(d)
-        d.add_both(finish)
-
-    try:
-        reactor.call_when_running(start)
-        reactor.run()
-    finally:
-        reactor.close()
-    if not outcome:
-        if pending:
-            pending[0].cancel()
-        raise RuntimeError("the reactor was stopped before main() finished; its work was cancelled")
-    if _is_error(outcome[0]):
-        raise outcome[0]
-    return outcome[0]

@@ -22,9 +22,10 @@ import sys
 from asyncio import CancelledError
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from ..errors import MiniReactorError
+from ..timers import Scheduler
 
 log = logging.getLogger("minireactor.defer")
 
@@ -34,22 +35,6 @@ _S = TypeVar("_S")
 
 class AlreadyCalledError(MiniReactorError, RuntimeError):
     """`callback` or `errback` was called on a Deferred that already has a result."""
-
-
-class DelayedCallLike(Protocol):
-    """What `call_later` returns: something we can cancel."""
-
-    def active(self) -> bool: ...
-
-    def cancel(self) -> None: ...
-
-
-class Scheduler(Protocol):
-    """The part of a reactor this package needs (a `testing.Clock` has it too)."""
-
-    def call_later(self, delay: float, f: Callable[..., Any], *args: Any) -> DelayedCallLike: ...
-
-    def seconds(self) -> float: ...
 
 
 def _is_error(result: Any) -> bool:

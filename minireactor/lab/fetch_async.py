@@ -210,7 +210,8 @@ def run_minireactor_async(
     **_: Any,
 ) -> list[Result]:
     """async/await on Deferreds: the asyncio version's shape, on minireactor."""
-    from ..defer import ensure_deferred, gather, run
+    from ..defer import ensure_deferred, gather
+    from ..main import run
     from ..protocols.http_client import HTTPClient
 
     async def main(reactor: Any) -> list[Result]:

@@ -26,7 +26,6 @@ class PollBackend(Backend):
     def __init__(self) -> None:
         self._poller = select.poll()
         self._handlers: dict[int, Any] = {}
-        super().__init__()  # registers the waker through our register()
 
     def register(self, fd: int, events: int, handler: Any) -> None:
         if fd in self._handlers:
@@ -53,9 +52,6 @@ class PollBackend(Backend):
             handler = self._handlers.get(fd)
             if handler is None:
                 continue  # unregistered by an earlier callback of this same pass
-            if handler is self._waker:
-                self._waker.drain()
-                continue
             events.append((handler, self._from_poll(flags)))
         return events
 

