@@ -30,12 +30,12 @@ from conftest import _TK_SKIP
 from support import Echo
 from test_backends import (
     pipe,  # noqa: F401 (a fixture the interface tests use)
+    test_a_waker_registered_like_any_reader_ends_a_long_wait,
     test_double_register_is_refused,
     test_hangup_is_reported_as_readable,
     test_readable_pipe_is_reported,
     test_timeout_is_respected,
     test_unregister_stops_reports,
-    test_wakeup_from_another_thread_ends_a_long_wait,
     test_writable_and_modify,
 )
 from test_endpoints import test_tcp as test_endpoint_tcp
@@ -82,7 +82,7 @@ BACKEND_TESTS = [
     test_readable_pipe_is_reported,
     test_timeout_is_respected,
     test_unregister_stops_reports,
-    test_wakeup_from_another_thread_ends_a_long_wait,
+    test_a_waker_registered_like_any_reader_ends_a_long_wait,
     test_writable_and_modify,
 ]
 

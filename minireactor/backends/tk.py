@@ -25,11 +25,14 @@ Who waits? Standalone (`reactor.run()` or `iterate()`), `poll(timeout)`
 turns Tk's loop (`tk.dooneevent`) until one of our descriptors is ready or
 the timeout expires, so the window stays live while the reactor runs (on
 the main thread, in slices of at most 0.1 s, so that Ctrl+C gets through).
-Hosted (`reactor.start()`, then Tk's own `mainloop()`), Tk waits and the
-drivers in `tk_host.py` run one reactor pass when it has work; `poll` then
-only hands back what Tk noted.
+Hosted (`reactor.start()`, then Tk's own `mainloop()`), Tk waits: this is
+a `HostedBackend` (`hosted.py`) whose three host hooks are Tk's
+`createfilehandler`, `createtimerhandler(0, ...)` and
+`createtimerhandler(ms, ...)`, so `HostDriver` runs a reactor pass only when
+there is work, and `poll` only hands back what Tk noted. In interval mode,
+`IntervalDriver` (at the bottom) runs a pass every `interval` instead.
 
-Read next: `tk_host.py` (the hosted drivers), then `../demo/chat_gui.py`.
+Read next: `tk_host.py` (`mainloop(reactor)`), then `../demo/chat_gui.py`.
 """
 
 from __future__ import annotations
@@ -42,16 +45,15 @@ import selectors
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError, FileDescriptorTooLarge
-from .base import READ, WRITE, Backend
+from .base import READ, WRITE
+from .hosted import Cancel, Hostable, HostDriver, HostedBackend
 
 if TYPE_CHECKING:
     import tkinter
-
-    from ..reactor import Reactor
-    from .tk_host import IntervalDriver, TkDriver
 
 log = logging.getLogger("minireactor")
 
@@ -84,7 +86,7 @@ def tk_problem() -> str | None:
     return None
 
 
-class TkBackend(Backend):
+class TkBackend(HostedBackend):
     """Readiness reported through Tk's event loop (natively, or by polling at intervals).
 
     Args:
@@ -121,14 +123,13 @@ class TkBackend(Backend):
                 "this Tk cannot watch descriptors (no createfilehandler, as on Windows): "
                 "use TkBackend(mode='interval')"
             )
+        super().__init__()
         self.mode = mode
         self.interval = interval
-        self._watched: dict[int, tuple[int, Any]] = {}  # fd -> (events, handler)
-        self._noted: dict[int, int] = {}  # fd -> events seen since the last poll
         self._repeated = False  # the last file event only repeated a noted one
+        self._work_added = False  # the core got work during a standalone wait
         self._selector = selectors.DefaultSelector() if mode == "interval" else None
-        self.driver: TkDriver | IntervalDriver | None = None
-        super().__init__()  # registers the waker, through register() below
+        self._soon: Any = None  # Tk's token for the pass asked for "now", if pending
         # Turn Tk's loop once now: a threaded Tcl starts its notifier thread
         # (and that thread's pipe) lazily, and aborts the whole process if the
         # pipe cannot be made later, when a server has used up its descriptors.
@@ -155,43 +156,30 @@ class TkBackend(Backend):
         """Why `is_available()` is False, in words (None when it is True)."""
         return tk_problem()
 
-    def drive(self, reactor: Reactor) -> None:
-        """Let Tk's mainloop() run `reactor` from now on (`Reactor.start()` calls this)."""
-        from .tk_host import IntervalDriver, TkDriver  # the hosted half lives there
+    def host(self, core: Hostable) -> None:
+        """Run `core`'s passes from Tk's loop (`Reactor.start()` calls this)."""
+        if self._selector is None:
+            super().host(core)  # native: HostDriver, a pass when Tk says there is work
+        else:
+            driver = IntervalDriver(self, core)
+            self.driver = driver
+            driver.start()
 
-        self.driver = (
-            TkDriver(self, reactor) if self.mode == "native" else IntervalDriver(self, reactor)
-        )
-        self.driver.start()
-
-    # -- the Backend interface ----------------------------------------------
+    # -- the Backend interface and the host hooks ---------------------------------
 
     def register(self, fd: int, events: int, handler: Any) -> None:
-        if fd in self._watched:
-            raise KeyError(f"descriptor {fd} is already registered")
         if self.mode == "native" and fd >= TCL_FD_LIMIT:
             raise FileDescriptorTooLarge(
                 f"the tk backend cannot watch descriptor {fd}: Tcl's notifier uses select(2), "
                 f"which only handles descriptors below {TCL_FD_LIMIT}. Use "
                 f"TkBackend(mode='interval'), or run the reactor on its own thread."
             )
-        self._watched[fd] = (0, handler)
-        self._watch(fd, events)
+        super().register(fd, events, handler)
 
-    def modify(self, fd: int, events: int) -> None:
-        self._watch(fd, events)
-
-    def unregister(self, fd: int) -> None:
-        self._watch(fd, 0)
-        del self._watched[fd]
-        self._noted.pop(fd, None)  # a stale event must not reach a reused fd
-
-    def _watch(self, fd: int, events: int) -> None:
-        """Make Tk's (or the private selector's) interest in `fd` match `events`."""
-        old, handler = self._watched[fd]
-        self._watched[fd] = (events, handler)
+    def _host_watch(self, fd: int, old: int, new: int) -> None:
+        """Make Tk's (or, in interval mode, the private selector's) interest match `new`."""
         if self._selector is not None:
-            mask = _selector_mask(events)
+            mask = _selector_mask(new)
             if old and mask:
                 self._selector.modify(fd, mask)
             elif mask:
@@ -203,37 +191,52 @@ class TkBackend(Backend):
         # handler before making a new one, or the old record leaks.
         if old:
             self._tk.deletefilehandler(fd)
-        if events:
-            mask = (_READABLE if events & READ else 0) | (_WRITABLE if events & WRITE else 0)
+        if new:
+            mask = (_READABLE if new & READ else 0) | (_WRITABLE if new & WRITE else 0)
             self._tk.createfilehandler(fd, mask, self._on_file)
 
+    def _host_call_soon(self, func: Callable[[], Any]) -> None:
+        def soon() -> None:
+            self._soon = None
+            _guarded(func)
+
+        self._soon = self._tk.createtimerhandler(0, soon)
+
+    def _host_call_later(self, delay: float, func: Callable[[], Any]) -> Cancel:
+        ms = math.ceil(delay * 1000)  # whole milliseconds, rounded up: early = an empty pass
+        return _TkTimer(self._tk.createtimerhandler(ms, lambda: _guarded(func)))
+
     def _on_file(self, fd: int, mask: int) -> None:
-        """Tk says `fd` is ready: remember it, and in hosted mode ask for a pass."""
+        """Tk says `fd` is ready (a Tk file handler)."""
         # Hang-ups and errors count as readable, as in select(2): the read says what happened.
         ours = (READ if mask & (_READABLE | _EXCEPTION) else 0) | (WRITE if mask & _WRITABLE else 0)
-        before = self._noted.get(fd, 0)
-        self._repeated = before | ours == before  # Tk said it already (see _sweep)
-        self._noted[fd] = before | ours
-        if self.driver is not None:
-            self.driver.schedule_pass()
+        self._note(fd, ours)
 
-    def has_noted(self) -> bool:
-        """True when events wait to be handed to the reactor by the next `poll`."""
-        return bool(self._noted)
+    def _note(self, fd: int, event: int) -> None:
+        before = self._noted.get(fd, 0)
+        self._repeated = before | event == before  # Tk said it already (see _sweep)
+        super()._note(fd, event)  # hosted: asks HostDriver for a pass
 
     def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
-        if self.driver is not None:
-            # Hosted: Tk did the waiting. A wait here only happens at shutdown,
-            # inside a Tk callback, so it must not turn Tk's loop again.
-            if self._selector is not None or (not self._noted and timeout != 0):
-                self._select(0.0 if self._noted else timeout)
-        elif self._selector is not None:
-            self._wait_at_intervals(timeout)
-        else:
-            if not self._noted and timeout != 0:
-                self._wait_for_tk(timeout)
-            self._sweep()
-        return self._take_noted()
+        if self.driver is None:  # standalone: the reactor waits, turning Tk's loop
+            if self._selector is not None:
+                self._wait_at_intervals(timeout)
+            else:
+                if not self._noted and timeout != 0:
+                    self._wait_for_tk(timeout)
+                self._sweep()
+            timeout = 0.0
+        elif self._selector is not None:  # hosted, interval: only the selector knows
+            self._select(0.0 if self._noted else timeout)
+            timeout = 0.0
+        # Hosted, native: Tk did the waiting. A wait here only happens at
+        # shutdown, inside a Tk callback, so HostedBackend waits directly,
+        # without turning Tk's loop again.
+        return super().poll(timeout)
+
+    def work_added(self) -> None:
+        self._work_added = True  # a GUI callback added work: a standalone wait ends
+        super().work_added()  # hosted: HostDriver asks for a pass
 
     def _wait_at_intervals(self, timeout: float | None) -> None:
         """Interval mode, standalone: look at our descriptors, let Tk catch up, repeat.
@@ -242,15 +245,18 @@ class TkBackend(Backend):
         and Tk's pending events are handled every `interval` seconds.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._work_added = False
         while True:
             left = self.interval if deadline is None else deadline - time.monotonic()
             self._select(0.0 if self._noted else max(0.0, min(left, self.interval)))
             self._sweep()
-            if self._noted or (deadline is not None and time.monotonic() >= deadline):
+            if self._noted or self._work_added:
+                return
+            if deadline is not None and time.monotonic() >= deadline:
                 return
 
     def _wait_for_tk(self, timeout: float | None) -> None:
-        """Turn Tk's loop until one event (ours, the GUI's, or the timeout) is handled.
+        """Turn Tk's loop until a descriptor of ours is ready, work is added, or time is up.
 
         Discussion: a signal (Ctrl+C) does not end Tk's wait, as it ends
         epoll_wait(2): on a threaded Tcl this thread sleeps on a condition
@@ -261,15 +267,22 @@ class TkBackend(Backend):
         `dooneevent` returns, in our frame, because a KeyboardInterrupt
         raised inside a Tk callback is swallowed by tkinter.
         """
-        if threading.current_thread() is threading.main_thread():
-            timeout = SIGNAL_SLICE if timeout is None else min(timeout, SIGNAL_SLICE)
-        # Tk's timers count whole milliseconds; rounding up never wakes us early.
-        timer = None if timeout is None else self._tk.call("after", math.ceil(timeout * 1000), "")
-        try:
-            self._tk.dooneevent(0)
-        finally:
-            if timer is not None:
-                self._tk.call("after", "cancel", timer)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        on_main = threading.current_thread() is threading.main_thread()
+        self._work_added = False
+        while not (self._noted or self._work_added):
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return
+            if on_main:
+                left = SIGNAL_SLICE if left is None else min(left, SIGNAL_SLICE)
+            # Tk's timers count whole milliseconds; rounding up never wakes us early.
+            timer = None if left is None else self._tk.call("after", math.ceil(left * 1000), "")
+            try:
+                self._tk.dooneevent(0)
+            finally:
+                if timer is not None:
+                    self._tk.call("after", "cancel", timer)
 
     def _sweep(self) -> None:
         """Handle the Tk events already pending (repaints, clicks, file events), without waiting.
@@ -286,45 +299,21 @@ class TkBackend(Backend):
                 break
 
     def _select(self, timeout: float | None) -> None:
-        """Wait on our descriptors with a private selector, without Tk."""
-        selector = self._selector
-        if selector is None:  # native mode at shutdown: a throwaway selector
-            with selectors.DefaultSelector() as throwaway:
-                for fd, (events, _) in self._watched.items():
-                    throwaway.register(fd, _selector_mask(events))
-                self._note_selected(throwaway.select(timeout))
-            return
-        self._note_selected(selector.select(timeout))
-
-    def _note_selected(self, ready: list[tuple[selectors.SelectorKey, int]]) -> None:
-        for key, mask in ready:
+        """Interval mode: wait on our descriptors with the private selector, without Tk."""
+        assert self._selector is not None
+        for key, mask in self._selector.select(timeout):
             ours = (READ if mask & selectors.EVENT_READ else 0) | (
                 WRITE if mask & selectors.EVENT_WRITE else 0
             )
             self._noted[key.fd] = self._noted.get(key.fd, 0) | ours
 
-    def _take_noted(self) -> list[tuple[Any, int]]:
-        ready = []
-        for fd, events in self._noted.items():
-            entry = self._watched.get(fd)
-            if entry is None:
-                continue
-            if entry[1] is self._waker:
-                self._waker.drain()
-            else:
-                ready.append((entry[1], events))
-        self._noted.clear()
-        return ready
-
     def close(self) -> None:
-        for fd in list(self._watched):
-            self.unregister(fd)
-        if self.driver is not None:
-            self.driver.cancel()
-            self.driver = None
+        if self._soon is not None:  # a pending pass would keep the core alive in Tk
+            self._soon.deletetimerhandler()
+            self._soon = None
+        super().close()  # unregisters every descriptor, cancels the driver's timer
         if self._selector is not None:
             self._selector.close()
-        super().close()
         root, self._root, self._tk = self._root, None, None
         if root is not None and self._owns_root:
             try:
@@ -336,6 +325,49 @@ class TkBackend(Backend):
         # collector frees it, in whatever thread happens to allocate then; if
         # it still held Tk, Tcl would be deleted from the wrong thread, and
         # Tcl aborts the whole process when that happens.
+
+
+class IntervalDriver(HostDriver):
+    """Interval route: one non-blocking pass every `interval` seconds, whatever happens.
+
+    Twisted's "run any reactor at brief intervals as the GUI event loop is
+    running". Asking for a pass does nothing: the next tick comes anyway.
+    """
+
+    def __init__(self, backend: TkBackend, core: Hostable) -> None:
+        super().__init__(backend, core)
+        self._interval = backend.interval
+
+    def start(self) -> None:
+        self._timer = self._backend._host_call_later(0.0, self._tick)
+
+    def schedule_pass(self) -> None:
+        """Nothing to do: the next tick comes anyway (that is the interval route's cost)."""
+
+    def _tick(self) -> None:
+        self._timer = None
+        self._run_pass()  # a pass; shutdown after stop(); then _arrange_next
+
+    def _arrange_next(self, delay: float | None) -> None:
+        self._timer = self._backend._host_call_later(self._interval, self._tick)
+
+
+class _TkTimer:
+    """What `_host_call_later` returns: `cancel()` deletes the Tk timer."""
+
+    def __init__(self, token: Any) -> None:
+        self._token = token
+
+    def cancel(self) -> None:
+        self._token.deletetimerhandler()
+
+
+def _guarded(func: Callable[[], Any]) -> None:
+    """Run a host callback; nothing it raises may reach Tk (it would end mainloop())."""
+    try:
+        func()
+    except Exception:
+        log.exception("a reactor pass hosted on Tk failed")
 
 
 def _selector_mask(events: int) -> int:
