@@ -10,6 +10,7 @@ with a clear message instead of hanging.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -42,6 +43,58 @@ BACKEND_PARAMS = [
 ]
 
 
+def tk_skip_reason() -> str | None:
+    """Why the `tk` backend cannot be tested here (None: it can, on a display or an Xvfb).
+
+    Decided at collection, before any display is started: DISPLAY is set, or
+    Xvfb is installed and `tk_display` will start one.
+    """
+    from minireactor.backends.tk import tk_problem
+
+    problem = tk_problem()
+    if problem is None:
+        return None
+    if problem.startswith("no display") and shutil.which("Xvfb"):
+        return None  # tk_display starts a virtual one
+    return f"no GUI here: {problem}"
+
+
+_TK_SKIP = tk_skip_reason()
+# The tk backend waits through Tk's event loop (Tcl's notifier), so it runs the
+# same tests, on a real display or on the Xvfb that `tk_display` starts.
+BACKEND_PARAMS.append(
+    pytest.param("tk", marks=pytest.mark.skipif(_TK_SKIP is not None, reason=_TK_SKIP or ""))
+)
+
+
+@pytest.fixture(scope="session")
+def tk_display() -> Iterator[str]:
+    """A display for Tk: DISPLAY as it is, or an Xvfb started for this session.
+
+    Also opens (and destroys) one Tk window first: Tk keeps its display
+    connection and notifier thread for the life of the process, so the
+    descriptor counts of the tests do not see the first window's three.
+    """
+    if _TK_SKIP is not None:
+        pytest.skip(_TK_SKIP)
+    from minireactor.lab.display import VirtualDisplay
+
+    started = None
+    if not os.environ.get("DISPLAY"):
+        started = VirtualDisplay()
+        started.start()
+    import tkinter
+
+    first = tkinter.Tk()
+    first.update()
+    first.destroy()
+    try:
+        yield os.environ["DISPLAY"]
+    finally:
+        if started is not None:
+            started.stop()
+
+
 def open_fds() -> int:
     """How many descriptors this process has open (Linux: /proc/self/fd)."""
     return len(os.listdir("/proc/self/fd"))
@@ -70,7 +123,9 @@ def spin(reactor: Reactor, until: Callable[[], bool], timeout: float = 10.0) -> 
 
 @pytest.fixture(params=BACKEND_PARAMS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """The name of each available backend in turn."""
+    """The name of each available backend in turn (for tk, on a display)."""
+    if request.param == "tk":
+        request.getfixturevalue("tk_display")
     return str(request.param)
 
 

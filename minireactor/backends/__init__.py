@@ -21,9 +21,11 @@ from .kqueue import KqueueBackend
 from .poll import PollBackend
 from .select import SelectBackend
 from .threaded import ThreadedBackend
+from .tk import TkBackend
 
 # Best first: the O(ready) kernels, then poll, select, the thread emulation, and
-# the one hosted on a running asyncio loop (never chosen by "auto" in a plain script).
+# the ones hosted on another loop: asyncio's, and a Tk window's (never chosen by "auto"
+# while select exists).
 _ALL: list[type[Backend]] = [
     EpollBackend,
     KqueueBackend,
@@ -31,6 +33,7 @@ _ALL: list[type[Backend]] = [
     SelectBackend,
     ThreadedBackend,
     AsyncioHostedBackend,  # available only while an asyncio loop runs in this thread
+    TkBackend,  # available when tkinter imports and there is a display
 ]
 
 __all__ = ["READ", "WRITE", "Backend", "available_backends", "backend_class", "create_backend"]
@@ -50,9 +53,11 @@ def backend_class(name: str) -> type[Backend]:
     for cls in _ALL:
         if cls.name == name:
             if not cls.is_available():
+                why = getattr(cls, "unavailable_reason", lambda: None)()
                 raise BackendError(
-                    f"the {name!r} backend is not available on this machine; "
-                    f"choose one of {available_backends()}"
+                    f"the {name!r} backend is not available on this machine"
+                    + (f" ({why})" if why else "")
+                    + f"; choose one of {available_backends()}"
                 )
             return cls
     known = [cls.name for cls in _ALL]

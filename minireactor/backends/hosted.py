@@ -199,7 +199,10 @@ class HostDriver:
         if core.stopping:
             core.shutdown()  # outside the pass: shutdown runs passes of its own
             return
-        self._arrange_next(core.next_timeout())
+        # A callback that turned the host's loop itself (Tk's root.update())
+        # let it report I/O during the pass, when no pass could be asked for:
+        # those events need a pass now, whatever the timers say.
+        self._arrange_next(0.0 if self._backend._noted else core.next_timeout())
 
     def _arrange_next(self, delay: float | None) -> None:
         """Be back when the core next has work: now, at its next timer, or on I/O."""

@@ -1,4 +1,4 @@
-"""Command line: `minireactor demo chat ...` and `minireactor demo dashboard ...`.
+"""Command line: `minireactor demo chat ...`, `... dashboard ...` and `... chat-gui ...`.
 
 `add_subcommands(subparsers)` registers `demo` (with `chat` and `dashboard`
 under it) on another program's argparse sub-parsers, as the `minireactor`
@@ -70,6 +70,29 @@ def add_demo_commands(subparsers: Any) -> None:
     dash.add_argument("--admin-token", help="the secret for the restart buttons (default: random)")
     _add_common(dash)
     dash.set_defaults(func=run_dashboard)
+
+    gui = subparsers.add_parser(
+        "chat-gui",
+        help="a Tk chat window for the chat server (--naive: the version that freezes)",
+        description="A Tk chat window (messages, a line to type in, a nickname, the "
+        "connection's status) on a reactor hosted on Tk's own loop. --naive opens the same "
+        "window written with a blocking recv() in a Tk callback: it freezes while the room "
+        "is quiet. Needs a display (DISPLAY), e.g. xvfb-run for a virtual one.",
+    )
+    gui.add_argument("--host", default="127.0.0.1", help="chat server (default 127.0.0.1)")
+    gui.add_argument("--port", type=int, default=8000, help="chat port (default 8000)")
+    gui.add_argument("--nick", default="", help="nickname to ask for once connected")
+    gui.add_argument(
+        "--naive", action="store_true", help="the blocking version, which freezes (for the lecture)"
+    )
+    gui.add_argument(
+        "--mode",
+        choices=["auto", "native", "interval"],
+        default="auto",
+        help="how the reactor rides on Tk: Tk watches the sockets (native, Unix) or a pass "
+        "every 5 ms (interval, as on Windows)",
+    )
+    gui.set_defaults(func=run_chat_gui)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -168,8 +191,32 @@ def run_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_chat_gui(args: argparse.Namespace) -> int:
+    """The `chat-gui` command; returns the exit status."""
+    from ..backends.tk import tk_problem  # here: tkinter is needed by this command only
+
+    problem = tk_problem()
+    if problem is not None:
+        print(f"minireactor demo chat-gui: {problem}", file=sys.stderr)
+        return 2
+    try:
+        if args.naive:
+            from .chat_gui_naive import run_naive_chat_gui
+
+            return run_naive_chat_gui(args.host, args.port, args.nick)
+        from .chat_gui import run_chat_gui as run_window
+
+        return run_window(args.host, args.port, args.nick, args.mode)
+    except (MiniReactorError, OSError) as exc:
+        print(f"minireactor demo chat-gui: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        _say("stopped")
+        return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m minireactor.demo chat|dashboard ...`."""
+    """`python -m minireactor.demo chat|dashboard|chat-gui ...`."""
     parser = argparse.ArgumentParser(prog="python -m minireactor.demo")
     add_demo_commands(parser.add_subparsers(dest="demo_command", required=True))
     args = parser.parse_args(argv)
