@@ -148,6 +148,8 @@ class Descriptors:
         attempt: Callable[[], _T],
     ) -> _T:
         """Retry `attempt()` each time `sock` is ready, until it stops blocking."""
+        if loop.is_closed():
+            raise RuntimeError("Event loop is closed")
         fut: asyncio.Future[_T] | None = loop.create_future()
         fd = sock.fileno()
         self.ensure_no_transport(fd)
