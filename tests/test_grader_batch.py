@@ -168,7 +168,7 @@ def test_a_class_of_30_graded_resumed_and_on_a_dask_cluster(tmp_path: Path) -> N
     distributed = pytest.importorskip("distributed")
     on_cluster = tmp_path / "cluster"
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster:
         done = grade_whole_class(tmp_path, on_cluster, "--scheduler", cluster.scheduler_address)
     assert done.returncode == 0, done.stderr
     assert (on_cluster / "grades.csv").read_text() == (reference / "grades.csv").read_text()
