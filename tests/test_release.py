@@ -35,7 +35,7 @@ def git(repo: Path, *args: str) -> None:
 def make_repo(root: Path, exercises: tuple[str, ...], notebooks: bool) -> Path:
     """A committed copy of the project's tracked files (as they are in the working tree)."""
     repo = root / "course"
-    paths = ["minireactor", "pyproject.toml", "README.md",
+    paths = ["minireactor", "docs", "pyproject.toml", "README.md",
              *(f"exercises/{e}" for e in exercises), "exercises/README.md"]
     paths += ["notebooks"] if notebooks else []
     listed = subprocess.run(["git", "-C", str(PACKAGE_ROOT), "ls-files", "--", *paths],
@@ -123,7 +123,7 @@ def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_edition_holds_what_it_needs_and_nothing_more(edition: Path) -> None:
     assert {p.name for p in edition.iterdir()} == {
-        "README.md", "dev.py", "wheels", "minireactor", "notebooks", "exercises"}
+        "README.md", "dev.py", "wheels", "minireactor", "docs", "notebooks", "exercises"}
     readme = (edition / "README.md").read_text()
     assert "python3 dev.py install" in readme and "python3 dev.py workbook" in readme
     assert len(list((edition / "wheels").glob("minireactor-*.whl"))) == 1

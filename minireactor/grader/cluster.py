@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .batch import Bundle, Graded, Sink, Task, grade_unit
+from .units import Bundle, Graded, Sink, Task, grade_unit
 
 
 class ClusterError(Exception):

@@ -6,6 +6,7 @@
     dev.py               those two commands (standard library only)
     wheels/              minireactor's wheel: what `dev.py install` installs
     minireactor/         the package's source, to read (the notebooks point into it)
+    docs/                the notes the notebooks point to (architecture, conformance)
     notebooks/           the workbook and `workbook.py`, which it imports
     exercises/           per exercise: README, exercise.toml, starter, visible tests
 
@@ -137,6 +138,8 @@ def write_edition(tree: Path, exercises: Path, notebooks: Path | None, out: Path
             for item in sorted(notebooks.glob(pattern)):
                 shutil.copy2(item, out / "notebooks" / item.name)
     shutil.copytree(tree / "minireactor", out / "minireactor", ignore=_SKIP)
+    if (tree / "docs").is_dir():  # the notes the notebooks point to (architecture, ...)
+        shutil.copytree(tree / "docs", out / "docs", ignore=_SKIP)
     build_wheel(tree, out / "wheels")
     (out / "README.md").write_text(README.format(commit=commit[:12]), encoding="utf-8")
     (out / "dev.py").write_text(DEV_PY, encoding="utf-8")

@@ -25,7 +25,7 @@ from .committed import GitError, export, repository_of, uncommitted
 from .edition import EditionError, verify_edition, write_edition
 from .wheel import WheelError
 
-PROJECT_FILES = ("minireactor", "pyproject.toml", "README.md", "LICENSE")
+PROJECT_FILES = ("minireactor", "docs", "pyproject.toml", "README.md", "LICENSE")
 
 
 class ReleaseError(Exception):
