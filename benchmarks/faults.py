@@ -216,7 +216,7 @@ def slow_bodies(
             s = socket.create_connection(port.address)
             s.setblocking(False)
             sockets.append(s)
-        _spin(reactor, lambda: len(reactor._connections) >= slow, 30)
+        _spin(reactor, lambda: _connections(reactor) >= slow, 30)
         watch = _CutOffWatch(sockets)
         head_sent: dict[int, float] = {}
         for s in sockets:

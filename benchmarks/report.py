@@ -79,7 +79,8 @@ def add_ratios(summary: Summary, baseline: str) -> None:
         if entry["runs_ok"] == 0:
             continue
         for metric in RATIOS:
-            entry[f"ratio_{metric}"] = entry[metric]["median"] / base[metric]["median"]
+            if base[metric]["median"] > 0:  # a quick run can measure 0 CPU: no ratio then
+                entry[f"ratio_{metric}"] = entry[metric]["median"] / base[metric]["median"]
 
 
 def _num(value: float) -> str:

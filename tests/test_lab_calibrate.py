@@ -85,10 +85,10 @@ def test_slow_n_trips_the_warning_the_workbook_promises(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """In a Jupyter kernel the reactor warns at 0.1 s; fib(slow_n) per page must trip it."""
-    import minireactor.reactor
+    import minireactor.core
     from minireactor.lab import fetch_all, internet
 
-    monkeypatch.setattr(minireactor.reactor, "in_jupyter_kernel", lambda: True)
+    monkeypatch.setattr(minireactor.core, "in_jupyter_kernel", lambda: True)
     cal = calibrate()
     with internet(seed=4, latency=0.01, error_rate=0.0) as net, caplog.at_level("WARNING"):
         report = fetch_all(net.urls(2), "minireactor", 2, 5.0, net=net, cpu=cal.slow_n)
