@@ -209,3 +209,38 @@ def test_plugins_add_subcommands_and_missing_ones_are_skipped(
     commands = cli.build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     assert {"internet", "fetch", "serve", "load", "compare", "crawl"} <= set(commands)
     assert cli.main([]) == 2  # no command: help, usage status
+
+
+@pytest.mark.timeout(90)
+def test_load_names_starved_connections_on_a_line_of_their_own() -> None:
+    # One connection at a time: with keep-alive, 6 clients leave 5 never served.
+    with foreground("serve", "--model", "iterative", "--port", "0") as (_, line):
+        port = port_of(line)
+        result = run(
+            "load", "--port", str(port), "--clients", "6", "--duration", "0.5",
+            "--engine", "python",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    header = result.stdout.splitlines()[0]
+    assert "starved" in header and "explanation" not in header
+    explained = [ln for ln in result.stdout.splitlines() if "never served" in ln]
+    assert len(explained) == 1 and "starved, not a wrong answer" in explained[0]
+
+
+@pytest.mark.timeout(120)
+def test_compare_servers_runs_the_minireactor_model_on_each_backend_named() -> None:
+    result = run(
+        "compare", "servers", "--models", "minireactor", "--backends", "poll,select",
+        "--clients", "2", "--duration", "0.3", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [(r["label"], r["backend"]) for r in rows] == [
+        ("minireactor/poll", "poll"),
+        ("minireactor/select", "select"),
+    ]
+    assert all(r["errors"] == 0 and r["requests"] > 0 for r in rows)
+    assert_one_line_error(
+        run("compare", "servers", "--models", "minireactor", "--backends", "nope"),
+        "unknown backend",
+    )

@@ -198,9 +198,9 @@ def run_load(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(summary)
     else:
-        from minireactor.lab.report import format_table
+        from minireactor.lab.report import format_explained
 
-        print(format_table([summary]))
+        print(format_explained([summary]))
         for sample in result.error_samples:
             print(f"  e.g. {sample}")
     if args.plot:
@@ -214,7 +214,6 @@ def run_load(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from minireactor.lab.report import format_table
 
     if args.what == "fetch":
         from minireactor.lab import STRATEGIES, internet
@@ -233,6 +232,7 @@ def run_compare(args: argparse.Namespace) -> int:
             )
         rows = [r.summary() for r in reports]
     else:
+        from minireactor.backends import available_backends
         from minireactor.lab import SERVER_MODELS
         from minireactor.lab.compare import compare_servers
 
@@ -244,13 +244,18 @@ def run_compare(args: argparse.Namespace) -> int:
             args.workload,
             args.path,
             show_progress=not args.json,
+            backends=_names(args.backends, available_backends(), "backend")
+            if args.backends
+            else None,
             processes=args.processes,
         )
     table = [{k: v for k, v in row.items() if k != "result"} for row in rows]
     if args.json:
         _print_json(table)
     else:
-        print(format_table(table))
+        from minireactor.lab.report import format_explained
+
+        print(format_explained(table))
     if args.plot and rows:
         _save_plot(
             _compare_figure(args.what, rows if args.what == "servers" else reports), args.plot
@@ -358,6 +363,11 @@ def add_subcommands(sub: Any) -> None:
     p.add_argument("what", choices=("fetch", "servers"))
     p.add_argument("--strategies", default="all")
     p.add_argument("--models", default="all")
+    p.add_argument(
+        "--backends",
+        default=None,
+        help="run the minireactor model on each of these backends (e.g. all, or epoll,poll)",
+    )
     p.add_argument("--concurrency", type=_ints, default=[1, 10, 50], help="e.g. 1,10,50")
     p.add_argument("--clients", type=_ints, default=[1, 10, 50], help="e.g. 1,10,50")
     p.add_argument("--urls", type=int, default=100)

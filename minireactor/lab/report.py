@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["Record", "Report", "classify", "format_table"]
+__all__ = ["Record", "Report", "classify", "format_explained", "format_table"]
 
 
 @dataclass
@@ -191,3 +191,18 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return "" if value is None else str(value)
+
+
+def format_explained(rows: list[dict[str, Any]]) -> str:
+    """`format_table` of load summaries, then each run's explanation on a line of its own.
+
+    `LoadResult.summary()` carries "explanation": what the numbers mean (that
+    starved connections were never served, not answered wrongly). As a column
+    it would make the table unreadably wide.
+    """
+    lines = [format_table([{k: v for k, v in row.items() if k != "explanation"} for row in rows])]
+    for row in rows:
+        if row.get("explanation"):
+            name = row.get("label") or row.get("model") or ""
+            lines.append(f"  {name + ': ' if name and len(rows) > 1 else ''}{row['explanation']}")
+    return "\n".join(lines)
