@@ -180,3 +180,43 @@ def _as_nobody(*argv: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv],
                           capture_output=True, check=False)
 
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not IS_ROOT or shutil.which("setpriv") is None or Cgroups.find() is None,
+                    reason="needs root, setpriv and a writable cgroup")
+def test_other_tests_processes_do_not_count_against_this_tests_cap(tmp_path: Path) -> None:
+    """Per test, not per user: the sandbox user's other processes leave this test's cap alone.
+
+    Class grading runs tests side by side as the same user; with RLIMIT_NPROC
+    (which counts per user) beside the cgroup, a neighbour's 300 threads left
+    this test unable to start one.
+    """
+    nobody = pwd.getpwnam("nobody")
+    neighbour = subprocess.Popen(
+        ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups",
+         "/usr/bin/python3", "-c",
+         "import threading, sys\n"
+         "stop = threading.Event()\n"
+         "for _ in range(300): threading.Thread(target=stop.wait, daemon=True).start()\n"
+         "print('ready', flush=True); sys.stdin.read()\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert neighbour.stdout is not None and neighbour.stdout.readline() == "ready\n"
+        source = (
+            "import threading\n"
+            "def test_threads():\n"
+            "    threads = [threading.Thread(target=lambda: None) for _ in range(20)]\n"
+            "    for t in threads: t.start()\n"
+            "    for t in threads: t.join()\n"
+        )
+        submission = tmp_path / "solution.py"
+        submission.write_text("VALUE = 1\n")
+        sandbox = Sandbox(default_policy(contain_orphans=False), [str(PACKAGE_ROOT)])
+        job = Job(source, "test_threads.py", "test_threads", "test_threads", submission,
+                  "solution.py", Limits(wall=30))
+        verdict = sandbox.run(job)
+        assert verdict.passed, verdict.output()
+    finally:
+        neighbour.kill()
+        neighbour.wait()

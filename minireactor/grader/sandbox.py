@@ -195,14 +195,14 @@ class Sandbox:
         inside_work, inside_sub = (
             (f"{GRADE_DIR}/work", f"{GRADE_DIR}/submission") if self.bwrap else
             (str(workdir), str(subdir)))
+        group = self._cgroup(job.limits)
         message = json.dumps({
             "runner": self._runner, "token": token, "report_fd": report_w,
             "source": job.source, "filename": job.filename, "module": job.module,
             "test": job.test, "workdir": inside_work,
             "sys_path": [inside_sub, *job.extra_path, *self.sys_path],
-            "limits": self._limits(job.limits), "drop_to": self.policy.user,
+            "limits": self._limits(job.limits, group is not None), "drop_to": self.policy.user,
         }).encode()
-        group = self._cgroup(job.limits)
         info_r, info_w = os.pipe()  # bwrap says there which pid its namespace's first process has
         with open(base / "stdout", "w+b") as out, open(base / "stderr", "w+b") as err:
             started = time.monotonic()
@@ -242,13 +242,17 @@ class Sandbox:
             return None
         return self.cgroups.create(limits.memory_mb, self.policy.nproc)
 
-    def _limits(self, limits: Limits) -> dict[str, object]:
-        # RLIMIT_NPROC counts per user: inside bwrap's user namespace (an ordinary
-        # grader) or for the dropped-to user it holds this test (or the sandbox
-        # user's tests) only. For the grader's own user (the fallback, not root)
-        # it also counts the user's other tasks, so the cap is set above those.
-        nproc = self.policy.nproc
-        if not (self.policy.user or self.bwrap):
+    def _limits(self, limits: Limits, in_cgroup: bool) -> dict[str, object]:
+        # In a cgroup, pids.max caps this test alone; RLIMIT_NPROC is left off,
+        # since for the dropped-to user it would count every concurrent test's
+        # processes (a fork bomb in one would starve the others: seen in class
+        # grading with --jobs). Without one, RLIMIT_NPROC counts per user: inside
+        # bwrap's user namespace (an ordinary grader) or for the dropped-to user
+        # it holds this test (or the sandbox user's tests) only. For the grader's
+        # own user (the fallback, not root) it also counts the user's other
+        # tasks, so the cap is set above those.
+        nproc = 0 if in_cgroup else self.policy.nproc
+        if nproc and not (self.policy.user or self.bwrap):
             nproc = _tasks_of(os.getuid()) + nproc if os.path.isdir("/proc/self") else 0
         return {"cpu": max(1, round(limits.cpu)), "memory_mb": limits.memory_mb,
                 "file_mb": limits.file_mb, "nproc": nproc}
