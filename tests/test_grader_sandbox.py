@@ -220,3 +220,24 @@ def test_other_tests_processes_do_not_count_against_this_tests_cap(tmp_path: Pat
     finally:
         neighbour.kill()
         neighbour.wait()
+
+
+@needs_linux
+@pytest.mark.timeout(120)
+def test_the_fallback_sweep_spares_what_the_grader_started_before_the_test(tmp_path: Path) -> None:
+    """A program the grader's process started earlier in a session of its own (a virtual
+    display for the Tk tests, say) is a child of the grader, as the test's orphans are; it
+    is older than the test, so it is not the test's to kill."""
+    older = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        source = "def test_nothing():\n    pass\n"
+        submission = tmp_path / "solution.py"
+        submission.write_text("VALUE = 1\n")
+        sandbox = Sandbox(fallback_policy(), [str(PACKAGE_ROOT)])
+        job = Job(source, "test_nothing.py", "test_nothing", "test_nothing", submission,
+                  "solution.py", Limits(wall=30))
+        assert sandbox.run(job).passed
+        assert older.poll() is None, "the sweep killed a process the test did not start"
+    finally:
+        older.kill()
+        older.wait()

@@ -42,7 +42,7 @@ from pathlib import Path
 
 from .bwrap import GRADE_DIR, Binds, Bubblewrap, find_bwrap, python_folders
 from .cgroups import Cgroups, TestGroup
-from .sweep import sweep
+from .sweep import start_ticks, sweep
 from .verdict import Verdict, judge, read_all, tail
 from .verdict import parse_report as _parse_report  # noqa: F401 - kept for older callers
 
@@ -294,6 +294,7 @@ class Sandbox:
 
         Returns whether it timed out, and how many processes the memory cap killed.
         """
+        born = start_ticks(proc.pid) if self.bwrap is None else 0  # before it is reaped
         try:
             proc.wait(timeout=wall)
             timed_out = False
@@ -311,7 +312,7 @@ class Sandbox:
             self._children.discard(proc.pid)
             if self.bwrap is None:
                 orphans_of = os.getpid() if self.policy.contain_orphans else None
-                sweep(proc.pid, orphans_of, set(self._children))
+                sweep(proc.pid, orphans_of, set(self._children), born=born)
         return timed_out, oom_kills
 
 

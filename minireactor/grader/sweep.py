@@ -36,6 +36,8 @@ class Proc:
     pgid: int
     sid: int
     zombie: bool
+    start: int = 0
+    """When it started, in clock ticks since boot (0: unknown, as from `ps`)."""
 
 
 def process_table() -> list[Proc]:
@@ -57,7 +59,7 @@ def _from_proc() -> list[Proc]:
         # The command name is in parentheses and may hold spaces; the rest follows it.
         fields = stat.rsplit(")", 1)[-1].split()
         table.append(Proc(int(name), int(fields[1]), int(fields[2]), int(fields[3]),
-                          fields[0] in ("Z", "X")))
+                          fields[0] in ("Z", "X"), int(fields[19])))
     return table
 
 
@@ -77,17 +79,23 @@ def _from_ps() -> list[Proc]:
     return table
 
 
-def family(root: int, table: list[Proc], orphans_of: int | None, exclude: set[int]) -> set[int]:
+def family(
+    root: int, table: list[Proc], orphans_of: int | None, exclude: set[int], born: int = 0
+) -> set[int]:
     """The live processes linked to `root` in `table` (one pass of the closure).
 
     Links: parent is a member, or same process group or session as a member.
     With `orphans_of` (the grader's pid, as subreaper) a child of the grader
-    that is not in `exclude` (its tests' first processes) and not in the
-    grader's own session counts too: it is an orphan of some test.
+    that is not in `exclude` (its tests' first processes), not in the
+    grader's own session and not older than `root` counts too: it is an
+    orphan of some test. (Age matters: a program the grader's own process
+    started earlier in a session of its own, such as a virtual display, is
+    a child of the grader too, and no test's to kill.)
     """
     members = {root}
     groups = {root}
     own_sid = os.getsid(0)
+    born = born or next((p.start for p in table if p.pid == root), 0)
     changed = True
     while changed:
         changed = False
@@ -95,7 +103,8 @@ def family(root: int, table: list[Proc], orphans_of: int | None, exclude: set[in
             if proc.pid in members or proc.pid in exclude:
                 continue
             linked = (proc.ppid in members or proc.pgid in groups or proc.sid in groups
-                      or (proc.ppid == orphans_of and proc.sid != own_sid))
+                      or (proc.ppid == orphans_of and proc.sid != own_sid
+                          and proc.start >= born))
             if linked:
                 members.add(proc.pid)
                 groups.update((proc.pgid, proc.sid))
@@ -104,18 +113,35 @@ def family(root: int, table: list[Proc], orphans_of: int | None, exclude: set[in
     return (members & live) - exclude - {os.getpid()}
 
 
-def sweep(root: int, orphans_of: int | None, exclude: set[int], deadline: float = 10.0) -> int:
+def start_ticks(pid: int) -> int:
+    """When `pid` started, in clock ticks since boot; 0 when it cannot be known.
+
+    Read it before the process is reaped (a zombie still has its row).
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0  # gone, or no /proc (macOS): the age check is then left out
+    return int(stat.rsplit(")", 1)[-1].split()[19])
+
+
+def sweep(
+    root: int, orphans_of: int | None, exclude: set[int], deadline: float = 10.0, born: int = 0
+) -> int:
     """Stop, then kill, every process linked to `root`; returns how many were killed.
 
     Scans until one finds no live member (bounded by `deadline` seconds, not
     by a number of rounds). Zombies among the grader's children are reaped.
+    `born` is `start_ticks(root)`, read while `root` still had a row: only
+    orphans of the grader at least as young as the test are the test's.
     """
     killed: set[int] = set()
+    born = born or start_ticks(root)
     give_up = time.monotonic() + deadline
     while time.monotonic() < give_up:
         stopped: set[int] = set()
         while True:  # freeze: a stopped process cannot fork, so the tree stops growing
-            found = family(root, process_table(), orphans_of, exclude) - stopped
+            found = family(root, process_table(), orphans_of, exclude, born) - stopped
             if not found:
                 break
             for pid in found:
@@ -128,16 +154,21 @@ def sweep(root: int, orphans_of: int | None, exclude: set[int], deadline: float 
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         killed |= stopped
-        _reap(orphans_of, exclude)
-    _reap(orphans_of, exclude)
+        _reap(orphans_of, exclude, born)
+    _reap(orphans_of, exclude, born)
     return len(killed)
 
 
-def _reap(parent: int | None, exclude: set[int]) -> None:
-    """Collect exited children handed to us as subreaper (never our tests' first processes)."""
+def _reap(parent: int | None, exclude: set[int], born: int) -> None:
+    """Collect exited children handed to us as subreaper (never our tests' first processes).
+
+    Only those born with or after the test (`born`): an older child belongs to
+    whoever started it, which will want to collect it itself.
+    """
     if parent is None:
         return
     for proc in process_table():
-        if proc.ppid == parent and proc.zombie and proc.pid not in exclude:
+        if (proc.ppid == parent and proc.zombie and proc.pid not in exclude
+                and proc.start >= born):
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(proc.pid, os.WNOHANG)
