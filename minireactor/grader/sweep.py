@@ -87,10 +87,12 @@ def family(
     Links: parent is a member, or same process group or session as a member.
     With `orphans_of` (the grader's pid, as subreaper) a child of the grader
     that is not in `exclude` (its tests' first processes), not in the
-    grader's own session and not older than `root` counts too: it is an
+    grader's own session and younger than `root` counts too: it is an
     orphan of some test. (Age matters: a program the grader's own process
     started earlier in a session of its own, such as a virtual display, is
-    a child of the grader too, and no test's to kill.)
+    a child of the grader too, and no test's to kill. Ticks are 10 ms; a
+    test's first process is a Python that needs longer than that to start
+    before it can fork, so "younger" is strict.)
     """
     members = {root}
     groups = {root}
@@ -104,7 +106,7 @@ def family(
                 continue
             linked = (proc.ppid in members or proc.pgid in groups or proc.sid in groups
                       or (proc.ppid == orphans_of and proc.sid != own_sid
-                          and proc.start >= born))
+                          and proc.start > born))
             if linked:
                 members.add(proc.pid)
                 groups.update((proc.pgid, proc.sid))
@@ -133,7 +135,7 @@ def sweep(
     Scans until one finds no live member (bounded by `deadline` seconds, not
     by a number of rounds). Zombies among the grader's children are reaped.
     `born` is `start_ticks(root)`, read while `root` still had a row: only
-    orphans of the grader at least as young as the test are the test's.
+    orphans of the grader younger than the test are the test's.
     """
     killed: set[int] = set()
     born = born or start_ticks(root)
@@ -162,13 +164,13 @@ def sweep(
 def _reap(parent: int | None, exclude: set[int], born: int) -> None:
     """Collect exited children handed to us as subreaper (never our tests' first processes).
 
-    Only those born with or after the test (`born`): an older child belongs to
+    Only those born after the test (`born`): an older child belongs to
     whoever started it, which will want to collect it itself.
     """
     if parent is None:
         return
     for proc in process_table():
         if (proc.ppid == parent and proc.zombie and proc.pid not in exclude
-                and proc.start >= born):
+                and proc.start > born):
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(proc.pid, os.WNOHANG)
