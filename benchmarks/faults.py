@@ -50,8 +50,12 @@ def _connections(reactor: Reactor) -> int:
     return sum(isinstance(r, TCPTransport) for r in reactor.lifecycle.owned())
 
 def connection_budget(backend: str, wanted: int) -> int:
-    """select(2) cannot watch descriptors past 1024: use fewer connections there."""
-    return min(wanted, 400) if backend == "select" else wanted
+    """select(2) cannot watch descriptors past 1024: use fewer connections there.
+
+    That is the select backend, and the tk backend's native mode too (Tcl's
+    notifier is select(2)).
+    """
+    return min(wanted, 400) if backend in ("select", "tk") else wanted
 
 
 def _spin(reactor: Reactor, until: Any, timeout: float) -> None:

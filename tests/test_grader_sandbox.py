@@ -133,7 +133,13 @@ def test_nobody_exists_for_the_root_runs() -> None:
 @needs_linux
 @pytest.mark.timeout(60)
 def test_a_test_may_run_system_programs_and_unix_sockets_in_its_private_tmp(tmp_path: Path) -> None:
-    """What a test starting its own Xvfb needs: /usr/bin programs and /tmp for sockets."""
+    """What a test starting its own Xvfb needs: /usr/bin programs and /tmp for sockets.
+
+    The test's /tmp is its own: a file in the machine's /tmp is not in it. (It
+    may hold the grader's Python, bound read-only where it lives, when that is
+    under /tmp, as in a CI checkout there.)
+    """
+    marker = Path(tempfile.mkdtemp(prefix="grader-private-tmp-marker-", dir="/tmp"))
     source = (
         "import socket, subprocess\n"
         "def test_system():\n"
@@ -145,15 +151,20 @@ def test_a_test_may_run_system_programs_and_unix_sockets_in_its_private_tmp(tmp_
         "    server.listen()\n"
         "    client = socket.socket(socket.AF_UNIX)\n"
         "    client.connect('/tmp/.X11-unix-like')\n"
-        "    assert sorted(os.listdir('/tmp')) == ['.X11-unix-like']\n"
+        "    seen = os.listdir('/tmp')\n"
+        "    assert '.X11-unix-like' in seen and MARKER not in seen, seen\n"
         "import os\n"
+        f"MARKER = {marker.name!r}\n"
     )
     submission = tmp_path / "solution.py"
     submission.write_text("VALUE = 1\n")
     sandbox = Sandbox(default_policy(contain_orphans=False), [str(PACKAGE_ROOT)])
     job = Job(source, "test_system.py", "test_system", "test_system", submission,
               "solution.py", Limits(wall=30))
-    verdict = sandbox.run(job)
+    try:
+        verdict = sandbox.run(job)
+    finally:
+        marker.rmdir()
     assert verdict.passed, verdict.output()
 
 

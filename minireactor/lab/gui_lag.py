@@ -217,6 +217,11 @@ class WindowRun:
     def worst(self) -> float:
         return max(self.lags, default=0.0)
 
+    @property
+    def frozen(self) -> float:
+        """Seconds Tk's loop spent late in all: about how long the window was frozen."""
+        return sum(self.lags)
+
 
 def drive_window(
     make: Callable[[Any, str, int], Any],
