@@ -1,21 +1,9 @@
 """The stream transport of `minireactor.aio`: asyncio's transport API on the reactor.
 
-A transport owns one non-blocking socket. It asks the reactor (not a
-selector) to call it when the socket is readable or writable, and turns
-that into asyncio's protocol callbacks, in asyncio's documented order::
-
-    connection_made -> (data_received | buffer_updated)* -> eof_received? -> connection_lost
-
-How this differs from `minireactor.tcp.TCPTransport`: the protocol-facing
-behaviour is asyncio's to the letter, because real asyncio code (streams,
-aiohttp, `sslproto`) depends on it. `connection_made` arrives on the next
-loop pass, not inside the constructor; `BufferedProtocol` is supported
-(`sslproto` needs it); `set_protocol` works mid-connection (`start_tls`,
-`loop.sendfile`); writes after `write_eof()` raise.
-
-Flow control (`pause_writing` above the high-water mark, `resume_writing`
-at the low-water mark) is inherited from asyncio's `_FlowControlMixin`;
-`loop.sendfile()`'s fallback path requires transports to be one.
+What a transport is, its callback order and how it differs from
+`minireactor.tcp.TCPTransport` is said once, in `transport_base.py`. This
+file adds the stream side: reading (`data_received` or, for a
+`BufferedProtocol`, `buffer_updated`), the write buffer and `write_eof()`.
 
 Read next: `datagram.py` (UDP, same skeleton), then `servers.py` (accept).
 """
