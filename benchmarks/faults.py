@@ -49,6 +49,7 @@ def _connections(reactor: Reactor) -> int:
     """How many TCP connections `reactor` owns now (ports and helpers not counted)."""
     return sum(isinstance(r, TCPTransport) for r in reactor.lifecycle.owned())
 
+
 def connection_budget(backend: str, wanted: int) -> int:
     """select(2) cannot watch descriptors past 1024: use fewer connections there.
 
@@ -64,6 +65,29 @@ def _spin(reactor: Reactor, until: Any, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {timeout} s")
         reactor.iterate(0.05)
+
+
+def _normal_client(reactor: Reactor, port: int, requests: int) -> tuple[list[float], list[Any]]:
+    """A well-behaved client's `requests` GETs, one after another 0.1 s apart, beside the attack.
+
+    Returns their latencies in seconds and any failures (it stops at the
+    first); the client's connection is closed when they are done.
+    """
+    client = HTTPClient(reactor, timeout=5.0)
+    latencies: list[float] = []
+    failures: list[Any] = []
+    url = f"http://127.0.0.1:{port}/"
+
+    def one() -> None:
+        began = time.monotonic()
+        d = client.get(url)
+        d.add_callbacks(lambda r: latencies.append(time.monotonic() - began), failures.append)
+        d.add_both(lambda _: reactor.call_later(0.1, one) if len(latencies) < requests else None)
+
+    one()
+    _spin(reactor, lambda: len(latencies) >= requests or bool(failures), 60)
+    client.close()
+    return latencies, failures
 
 
 def raise_fd_limit(wanted: int) -> None:
@@ -144,26 +168,11 @@ def slowloris(
         # Slowloris is about trickling, not the connect burst: measure once
         # the server holds every slow connection.
         _spin(reactor, lambda: _connections(reactor) >= slow, 30)
-        client = HTTPClient(reactor, timeout=5.0)
-        latencies: list[float] = []
-        failures: list[Any] = []
-        url = f"http://127.0.0.1:{port.address[1]}/"
-
-        def one() -> None:
-            start = time.monotonic()
-            d = client.get(url)
-            d.add_callbacks(lambda r: latencies.append(time.monotonic() - start), failures.append)
-            d.add_both(
-                lambda _: reactor.call_later(0.1, one) if len(latencies) < requests else None
-            )
-
-        one()
-        _spin(reactor, lambda: len(latencies) >= requests or bool(failures), 60)
+        latencies, failures = _normal_client(reactor, port.address[1], requests)
         _spin(reactor, lambda: sent[0] > header_timeout + 2, 30)
         watch.stop()
         cut = [when - started for when, _ in watch.first.values()]
         answered_408 = sum(data.startswith(b"HTTP/1.1 408") for _, data in watch.first.values())
-        client.close()
         ordered = sorted(latencies)
         return {
             "backend": backend,
@@ -237,27 +246,12 @@ def slow_bodies(
                 reactor.call_later(1.0, trickle)
 
         reactor.call_later(1.0, trickle)
-        client = HTTPClient(reactor, timeout=5.0)
-        latencies: list[float] = []
-        failures: list[Any] = []
-        url = f"http://127.0.0.1:{port.address[1]}/"
-
-        def one() -> None:
-            began = time.monotonic()
-            d = client.get(url)
-            d.add_callbacks(lambda r: latencies.append(time.monotonic() - began), failures.append)
-            d.add_both(
-                lambda _: reactor.call_later(0.1, one) if len(latencies) < requests else None
-            )
-
-        one()
-        _spin(reactor, lambda: len(latencies) >= requests or bool(failures), 60)
+        latencies, failures = _normal_client(reactor, port.address[1], requests)
         _spin(
             reactor,
             lambda: len(watch.first) >= slow or time.monotonic() - start > trickle_for,
             trickle_for + 30,
         )
-        client.close()
         watch.stop()
         cut = [when - head_sent[fd] for fd, (when, _) in watch.first.items()]
         answered_408 = sum(data.startswith(b"HTTP/1.1 408") for _, data in watch.first.values())
