@@ -134,7 +134,7 @@ def test_describe_word_for_word() -> None:
         "NOT isolated: network, file system (hidden tests, other files), other processes "
         "of the same user")
     assert plain.bwrap is None and plain.cgroups is None
-    who = Sandbox(Policy(isolation="none", cgroups=False, user=(4242, 4242)), [])
+    who = Sandbox(Policy(isolation="none", cgroups=False, user=(4242, 4343)), [])
     assert "FALLBACK (no bubblewrap) as uid 4242: process" in who.describe()
 
 
@@ -362,3 +362,56 @@ def test_the_scratch_folder_is_removed(tmp_path: Path, monkeypatch: pytest.Monke
     run("none", "def test_probe():\n    pass\n", tmp_path)
     assert made and all(not os.path.exists(p) for p in made)
     assert os.path.basename(made[0]).startswith("minireactor-grade-")
+
+
+def test_default_policy_keeps_the_user_when_not_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert default_policy().user is None
+
+
+def test_default_policy_without_a_nobody_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str) -> pwd.struct_passwd:
+        raise KeyError(name)
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(pwd, "getpwnam", missing)
+    assert default_policy().user is None
+
+
+class _FakeLibc:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, ...]] = []
+
+    def prctl(self, *args: int) -> int:
+        self.calls.append(args)
+        return 0
+
+
+def test_become_subreaper_asks_prctl_for_the_subreaper_flag(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The call itself (the fork tests above check its effect, out of mutmut's sight)."""
+    import ctypes
+
+    libc = _FakeLibc()
+    opened: list[tuple[object, dict[str, object]]] = []
+
+    def cdll(name: object, **kwargs: object) -> _FakeLibc:
+        opened.append((name, kwargs))
+        return libc
+
+    monkeypatch.setattr(ctypes, "CDLL", cdll)
+    _become_subreaper()
+    assert opened == [(None, {"use_errno": True})]
+    assert libc.calls == [(36, 1, 0, 0, 0)]  # PR_SET_CHILD_SUBREAPER, on
+
+
+@pytest.mark.parametrize("error", [OSError("no libc"), AttributeError("no prctl")])
+def test_become_subreaper_without_prctl_is_not_an_error(
+        monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    import ctypes
+
+    def cdll(name: object, **kwargs: object) -> _FakeLibc:
+        raise error
+
+    monkeypatch.setattr(ctypes, "CDLL", cdll)
+    _become_subreaper()  # process groups still contain the common case
