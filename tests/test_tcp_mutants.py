@@ -68,3 +68,60 @@ def test_write_buffer_limit_defaults(reactor: Reactor) -> None:
     assert str(info.value) == "need 0 <= low <= high, got high=10 low=-1"
     with pytest.raises(ValueError, match="need 0 <= low <= high, got high=5 low=6"):
         transport.set_write_buffer_limits(high=5, low=6)
+
+
+def _pair(reactor: Reactor) -> tuple[list[SlowReader], Any]:
+    """A connected client (Collector) and its server side, which does not read."""
+    servers: list[SlowReader] = []
+
+    class NeverReads(Factory[Any]):
+        def build_protocol(self, addr: Any) -> Any:
+            servers.append(SlowReader())
+            return servers[-1]
+
+    port = reactor.listen_tcp(0, NeverReads())
+    client = connect(reactor, port.address, Collector)
+    spin(reactor, lambda: bool(client.protocols) and bool(servers))
+    return servers, client.protocols[0]
+
+
+def test_repr_names_the_descriptor_the_state_and_the_peer(reactor: Reactor) -> None:
+    _servers, client = _pair(reactor)
+    transport = client.transport
+    fd = transport.get_extra_info("socket").fileno()
+    peer = transport.get_extra_info("peername")
+    assert peer is not None
+    assert repr(transport) == f"<TCPTransport fd={fd} open peer={peer}>"
+    transport.write(b"x" * (32 * 1024 * 1024))  # more than the kernel takes: buffered
+    assert transport.get_write_buffer_size() > 0
+    transport.close()
+    assert repr(transport) == f"<TCPTransport fd={fd} closing peer={peer}>"
+    transport.abort()
+    spin(reactor, lambda: client.lost != "not yet")
+    assert repr(transport) == f"<TCPTransport fd={fd} closed peer={peer}>"
+
+
+def test_extra_info_default(reactor: Reactor) -> None:
+    _servers, client = _pair(reactor)
+    transport = client.transport
+    assert transport.get_extra_info("no such thing") is None
+    assert transport.get_extra_info("no such thing", 7) == 7
+    assert transport.get_extra_info("reactor", 7) is reactor
+
+
+def test_resume_reading_delivers_what_arrived_while_paused(reactor: Reactor) -> None:
+    servers, client = _pair(reactor)
+    server = servers[0].transport
+    assert not server.is_reading()
+    client.transport.write(b"hello")
+    for _ in range(5):  # the bytes arrive; a paused transport does not read them
+        reactor.iterate(0.02)
+    assert servers[0].count == 0
+    server.resume_reading()
+    assert server.is_reading()
+    spin(reactor, lambda: servers[0].count == 5)
+    server.pause_reading()
+    assert not server.is_reading()
+    server.resume_reading()
+    client.transport.write(b"again")
+    spin(reactor, lambda: servers[0].count == 10)
