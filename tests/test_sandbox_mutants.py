@@ -243,12 +243,14 @@ def test_tasks_of_counts_processes_and_threads_of_one_user() -> None:
            "args=(30,), daemon=True).start()\nprint('up', flush=True)\ntime.sleep(30)\n"
     proc = subprocess.Popen(["/usr/bin/python3", "-I", "-c", code], user=uid,
                             stdout=subprocess.PIPE)
+    other = subprocess.Popen(["sleep", "30"], user=uid)
     try:
         assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
-        assert _tasks_of(uid) == 3
+        assert _tasks_of(uid) == 4  # three threads of one process, one of the other
     finally:
-        proc.kill()
-        proc.wait()
+        for p in (proc, other):
+            p.kill()
+            p.wait()
     assert _tasks_of(uid) == 0
 
 
@@ -415,3 +417,33 @@ def test_become_subreaper_without_prctl_is_not_an_error(
 
     monkeypatch.setattr(ctypes, "CDLL", cdll)
     _become_subreaper()  # process groups still contain the common case
+
+
+def test_tasks_of_skips_a_process_that_exits_while_counted(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.listdir
+
+    def listdir(path: str) -> list[str]:
+        names = real(path)
+        return [*names, "999999999"] if path == "/proc" else names  # gone before its stat
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    assert _tasks_of(61235) == 0
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="a control group needs root here")
+def test_the_fallback_child_runs_in_its_own_control_group(tmp_path: Path) -> None:
+    sandbox = Sandbox(Policy(isolation="none", contain_orphans=False), [str(PACKAGE_ROOT)])
+    if sandbox.cgroups is None:
+        pytest.skip("no control group hierarchy the grader can create groups in")
+    submission = tmp_path / "student.py"
+    submission.write_text("VALUE = 1\n")
+    source = "def test_probe():\n    print(open('/proc/self/cgroup').read())\n"
+    verdict = sandbox.run(Job(source, "test_probe.py", "test_probe", "test_probe", submission,
+                              "target_mod.py", Limits(wall=30)))
+    assert verdict.passed, verdict.output()
+    mine = {line.split(":", 2)[1]: line.split(":", 2)[2]
+            for line in Path("/proc/self/cgroup").read_text().splitlines()}
+    theirs = {line.split(":", 2)[1]: line.split(":", 2)[2]
+              for line in verdict.stdout.splitlines() if line.count(":") >= 2}
+    assert theirs.get("pids") not in (None, mine.get("pids"))
