@@ -77,3 +77,12 @@ def test_a_bare_hangup_on_a_pipe_is_readable(waiter: Backend, pipe: tuple[int, i
     ready = poll_until(waiter)
     assert len(ready) == 1 and ready[0][0] == "h" and ready[0][1] & READ
     assert os.read(r, 10) == b""  # ...and the read tells what happened
+
+
+@pytest.mark.parametrize("timeout", [0.0005, 0.0015, 0.02])
+def test_an_empty_poll_never_returns_before_its_timeout(waiter: Backend, timeout: float) -> None:
+    """Rounding a timeout down would wake the loop early, again and again, until a timer is due."""
+    for _ in range(3):
+        started = time.monotonic()
+        assert waiter.poll(timeout) == []
+        assert time.monotonic() - started >= timeout
