@@ -75,7 +75,9 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "tcp": (
         ["minireactor/tcp.py"],
-        ["tests/test_tcp_mutants.py", "tests/test_tcp.py", "tests/test_tcp_reset.py"],
+        # test_trace.py: the tracer calls in the read and write paths
+        ["tests/test_tcp_mutants.py", "tests/test_tcp.py", "tests/test_tcp_reset.py",
+         "tests/test_trace.py"],
     ),
 }
 

@@ -125,3 +125,15 @@ def test_resume_reading_delivers_what_arrived_while_paused(reactor: Reactor) -> 
     server.resume_reading()
     client.transport.write(b"again")
     spin(reactor, lambda: servers[0].count == 10)
+
+
+def test_writelines_can_write_eof_and_is_reading(reactor: Reactor) -> None:
+    servers, client = _pair(reactor)
+    transport = client.transport
+    assert transport.can_write_eof() is True
+    assert transport.is_reading()
+    servers[0].transport.resume_reading()
+    transport.writelines([b"ab", bytearray(b"cd"), memoryview(b"ef")])
+    spin(reactor, lambda: servers[0].count == 6)
+    transport.close()
+    assert not transport.is_reading()
