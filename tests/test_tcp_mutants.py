@@ -137,3 +137,42 @@ def test_writelines_can_write_eof_and_is_reading(reactor: Reactor) -> None:
     spin(reactor, lambda: servers[0].count == 6)
     transport.close()
     assert not transport.is_reading()
+
+
+class Pauses(Collector):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def pause_writing(self) -> None:
+        self.calls.append("pause_writing")
+
+    def resume_writing(self) -> None:
+        self.calls.append("resume_writing")
+
+
+def test_lowering_the_high_mark_below_the_buffer_pauses_the_writer_once(
+        reactor: Reactor) -> None:
+    servers: list[SlowReader] = []
+
+    class NeverReads(Factory[Any]):
+        def build_protocol(self, addr: Any) -> Any:
+            servers.append(SlowReader())
+            return servers[-1]
+
+    port = reactor.listen_tcp(0, NeverReads())
+    client = connect(reactor, port.address, Pauses)
+    spin(reactor, lambda: bool(client.protocols) and bool(servers))
+    protocol = client.protocols[0]
+    transport = protocol.transport
+    transport.set_write_buffer_limits(high=10**9)
+    transport.write(b"x" * (32 * 1024 * 1024))  # more than the kernel takes, under the mark
+    size = transport.get_write_buffer_size()
+    assert size > 0 and protocol.calls == []
+    transport.set_write_buffer_limits(high=size)  # not above the mark: no pause
+    assert protocol.calls == []
+    transport.set_write_buffer_limits(high=size - 1)
+    assert protocol.calls == ["pause_writing"]
+    transport.set_write_buffer_limits(high=size - 2)  # already paused: told once
+    assert protocol.calls == ["pause_writing"]
+    transport.abort()
