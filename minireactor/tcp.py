@@ -109,7 +109,7 @@ class TCPTransport(Transport):
         except Exception as exc:
             self._protocol_failed("connection_made", exc)
             return
-        if not self._closing:
+        if not self._closing and not self._reading_paused:  # paused in connection_made
             try:
                 reactor.add_reader(self._fd, self._read_ready)
             except Exception as exc:  # e.g. select's FD_SETSIZE, or no thread to spare
