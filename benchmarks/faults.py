@@ -90,6 +90,18 @@ def _normal_client(reactor: Reactor, port: int, requests: int) -> tuple[list[flo
     return latencies, failures
 
 
+def _latency_ms(latencies: list[float]) -> dict[str, float | None]:
+    """The normal client's p50, p99 and worst latency in ms (None without requests)."""
+    ordered = sorted(latencies)
+    if not ordered:
+        return {"p50_ms": None, "p99_ms": None, "max_ms": None}
+    return {
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))],
+        "max_ms": 1000 * ordered[-1],
+    }
+
+
 def raise_fd_limit(wanted: int) -> None:
     """Raise RLIMIT_NOFILE's soft limit to `wanted` (as far as the hard limit allows)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -173,15 +185,12 @@ def slowloris(
         watch.stop()
         cut = [when - started for when, _ in watch.first.values()]
         answered_408 = sum(data.startswith(b"HTTP/1.1 408") for _, data in watch.first.values())
-        ordered = sorted(latencies)
         return {
             "backend": backend,
             "slow_connections": slow,
             "requests": len(latencies),
             "failures": len(failures),
-            "p50_ms": 1000 * statistics.median(ordered) if ordered else None,
-            "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))] if ordered else None,
-            "max_ms": 1000 * ordered[-1] if ordered else None,
+            **_latency_ms(latencies),
             "slow_cut_off": len(cut),
             "answered_408": answered_408,
             "cut_min_s": min(cut) if cut else None,
@@ -255,15 +264,12 @@ def slow_bodies(
         watch.stop()
         cut = [when - head_sent[fd] for fd, (when, _) in watch.first.items()]
         answered_408 = sum(data.startswith(b"HTTP/1.1 408") for _, data in watch.first.values())
-        ordered = sorted(latencies)
         return {
             "backend": backend,
             "slow_connections": slow,
             "requests": len(latencies),
             "failures": len(failures),
-            "p50_ms": 1000 * statistics.median(ordered) if ordered else None,
-            "p99_ms": 1000 * ordered[int(0.99 * (len(ordered) - 1))] if ordered else None,
-            "max_ms": 1000 * ordered[-1] if ordered else None,
+            **_latency_ms(latencies),
             "body_timeout_s": body_timeout,
             "slow_cut_off": len(cut),
             "answered_408": answered_408,
