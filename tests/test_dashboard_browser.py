@@ -22,35 +22,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, NEEDS_BROWSER, sync_playwright
 from test_demo_cli import read_until, running
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-
-pytestmark = [
-    pytest.mark.skipif(
-        sync_playwright is None,
-        reason="the playwright package is not installed (pip install -e '.[dev]')",
-    ),
-    pytest.mark.skipif(
-        not os.access(CHROMIUM, os.X_OK),
-        reason=f"no browser at {CHROMIUM} (apt-get install chromium)",
-    ),
-]
+pytestmark = NEEDS_BROWSER
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ in between, and sees the figure appear and then change.
 Needs Debian's `chromium` (/usr/bin/chromium), the `playwright` package (the
 `dev` extra) and JupyterLab (the `notebooks` extra); without one of them the
 tests are skipped with the reason. Set MINIREACTOR_SCREENSHOT=dir/ to keep a
-picture of each notebook after its run. Read test_dashboard_browser.py first:
+picture of each notebook after its run. Read browser.py first:
 same browser, same flags.
 """
 
@@ -40,39 +40,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, NEEDS_BROWSER, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 JUPYTER_CONFIG = NOTEBOOKS / ".jupyter"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [  # as in test_dashboard_browser.py
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVER_START = 90.0  # seconds for JupyterLab to say it is running
 RUN_ALL = 240_000  # ms for one notebook's Run All, on a busy two-core machine
 STEP = 120_000  # ms for anything else the page must do (the machine may be busy)
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
 
 pytestmark = [
-    pytest.mark.skipif(
-        sync_playwright is None,
-        reason="the playwright package is not installed (pip install -e '.[dev]')",
-    ),
-    pytest.mark.skipif(
-        not os.access(CHROMIUM, os.X_OK),
-        reason=f"no browser at {CHROMIUM} (apt-get install chromium)",
-    ),
+    *NEEDS_BROWSER,
     pytest.mark.skipif(
         importlib.util.find_spec("jupyterlab") is None,
         reason="JupyterLab is not installed (pip install -e '.[notebooks]')",
