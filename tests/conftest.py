@@ -9,6 +9,7 @@ with a clear message instead of hanging.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -137,3 +138,13 @@ def reactor(backend: str) -> Iterator[Reactor]:
         yield r
     finally:
         r.close()
+
+
+@pytest.fixture
+def pipe() -> Iterator[tuple[int, int]]:
+    """A pipe's (read, write) descriptors, closed after the test if it has not."""
+    r, w = os.pipe()
+    yield r, w
+    for fd in (r, w):
+        with contextlib.suppress(OSError):
+            os.close(fd)

@@ -7,7 +7,6 @@ wake-ups from another thread.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import threading
@@ -36,15 +35,6 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     b = create_backend(request.param)
     yield b
     b.close()
-
-
-@pytest.fixture
-def pipe() -> Iterator[tuple[int, int]]:
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        with contextlib.suppress(OSError):
-            os.close(fd)
 
 
 def poll_until(backend: Backend, want: int, timeout: float = 5.0) -> list[tuple[object, int]]:

@@ -10,7 +10,6 @@ Read next: RELIABILITY.md, "Mutation testing".
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -31,15 +30,6 @@ def waiter(backend: str) -> Iterator[Backend]:
     b.close()
 
 
-@pytest.fixture
-def pipe() -> Iterator[tuple[int, int]]:
-    r, w = os.pipe()
-    yield r, w
-    for fd in (r, w):
-        with contextlib.suppress(OSError):
-            os.close(fd)
-
-
 def poll_until(backend: Backend, timeout: float = 5.0) -> list[tuple[object, int]]:
     """Poll until something is reported (the threaded backend reports asynchronously)."""
     deadline = time.monotonic() + timeout
@@ -51,7 +41,8 @@ def poll_until(backend: Backend, timeout: float = 5.0) -> list[tuple[object, int
 
 
 def test_every_new_event_is_reported_not_just_the_first(
-        waiter: Backend, pipe: tuple[int, int]) -> None:
+    waiter: Backend, pipe: tuple[int, int]
+) -> None:
     r, w = pipe
     waiter.register(r, READ, "h")
     for round_ in range(3):
@@ -60,8 +51,7 @@ def test_every_new_event_is_reported_not_just_the_first(
         assert os.read(r, 10) == b"x"
 
 
-def test_modify_takes_effect_for_the_next_event(
-        waiter: Backend, pipe: tuple[int, int]) -> None:
+def test_modify_takes_effect_for_the_next_event(waiter: Backend, pipe: tuple[int, int]) -> None:
     r, w = pipe
     waiter.register(r, READ, "h")
     assert waiter.poll(0.05) == []
