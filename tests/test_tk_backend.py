@@ -29,7 +29,6 @@ import test_unix
 from conftest import _TK_SKIP
 from support import Echo
 from test_backends import (
-    pipe,  # noqa: F401 (a fixture the interface tests use)
     test_a_waker_registered_like_any_reader_ends_a_long_wait,
     test_double_register_is_refused,
     test_hangup_is_reported_as_readable,
