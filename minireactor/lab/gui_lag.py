@@ -16,7 +16,9 @@ that says one line every `every` seconds, while the probe ticks:
 
 `interval_cost()` prices the tk backend's two routes (native, interval):
 idle CPU, and the latency an echo round trip gains. `plot_lag(runs)` draws
-the tick lags. Everything needs a display: see `display.py`.
+the tick lags. Everything needs a display: see `display.py`; every window
+here is made and freed by `tk_root.py`, so a reactor thread beside it
+cannot free it (which would abort the process).
 
 Read next: `../../notebooks/11-gui-event-loops.ipynb`, which runs these.
 """
@@ -36,6 +38,7 @@ from ..backends.tk_host import mainloop
 from ..protocol import Factory, Protocol
 from ..reactor import Reactor
 from .plots import _axes
+from .tk_root import with_tk_root
 
 __all__ = [
     "CLIENTS",
@@ -155,16 +158,14 @@ def measure(client: str, duration: float = 2.0, every: float = 0.2, period: floa
     """
     if client not in CLIENTS:
         raise ValueError(f"unknown client {client!r}; choose one of {CLIENTS}")
-    import tkinter
-
     run = LagRun(client)
     with SlowTalker(every) as talker:
-        root = tkinter.Tk()
-        try:
+
+        def probe(root: Any) -> int:
             window = _run_client(client, root, talker.address, duration, period, run.lags)
-            run.received = sum("<talker>" in line for line in window.lines())
-        finally:
-            root.destroy()
+            return sum("<talker>" in line for line in window.lines())
+
+        run.received = with_tk_root(probe)
     return run
 
 
@@ -236,12 +237,10 @@ def drive_window(
     must show the server's lines in `app.messages` (a Listbox); `app.close()`
     is called at the end. Exercise 11's tests are built on this.
     """
-    import tkinter
-
     lags: list[float] = []
     with SlowTalker(every) as talker:
-        root = tkinter.Tk()
-        try:
+
+        def run_window(root: Any) -> list[str]:
             app = make(root, *talker.address)
             stop_probe = _tick_probe(root, 0.01, lags, warmup=0.2)
             for at, action in (actions or {}).items():
@@ -251,8 +250,9 @@ def drive_window(
             stop_probe()
             lines = [str(item) for item in app.messages.get(0, "end")]
             app.close()
-        finally:
-            root.destroy()
+            return lines
+
+        lines = with_tk_root(run_window)
         heard = bytes(talker.heard)
     return WindowRun(lines, lags, heard)
 
