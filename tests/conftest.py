@@ -10,6 +10,8 @@ with a clear message instead of hanging.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
+import gc
 import os
 import shutil
 import signal
@@ -107,6 +109,56 @@ def fuzz_examples(default: int) -> int:
     `python -m benchmarks.fuzz` sets MINIREACTOR_FUZZ_EXAMPLES for a long run.
     """
     return int(os.environ.get("MINIREACTOR_FUZZ_EXAMPLES", default))
+
+
+def _uses_tk(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return "tk_display" in getattr(item, "fixturenames", ()) or (
+        callspec is not None and callspec.params.get("backend") == "tk"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`kill -USR1` makes every test process print all its threads' stacks.
+
+    dev.py sends it when a run outlives its time budget, so a hang in CI
+    says where it hangs before the run is ended. Written to a copy of the
+    real stderr: during a test, pytest points descriptor 2 at its capture.
+    """
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, file=os.dup(2), all_threads=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tk tests time out by the thread method: it ends the stuck process.
+
+    A test stuck inside Tcl's wait (the main thread in its notifier) never
+    returns to Python, so the default signal method's exception never comes
+    and the run would hang. The thread method prints every stack and ends
+    the process; under xdist the worker is replaced and the run goes on.
+    """
+    for item in items:
+        if _uses_tk(item):
+            marker = item.get_closest_marker("timeout")
+            seconds = marker.args[0] if marker is not None and marker.args else None
+            item.add_marker(pytest.mark.timeout(seconds, method="thread"), append=False)
+
+
+@pytest.fixture(autouse=True)
+def _tk_windows_die_on_the_main_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a Tk test, collect its garbage on this (the Tk) thread.
+
+    Tcl aborts the process when a thread other than the one that made an
+    interpreter deletes it, and a test's root often sits in a reference cycle
+    (a timer callback that re-arms itself), so the next collection frees it,
+    on whichever thread runs it: a server's reactor thread in the next test
+    took a pytest worker down that way. The lab's own windows are freed by
+    `minireactor.lab.tk_root`; this covers the roots tests make themselves,
+    which their variables keep alive until the test returns.
+    """
+    yield
+    if _uses_tk(request.node):
+        gc.collect()
 
 
 def spin(reactor: Reactor, until: Callable[[], bool], timeout: float = 10.0) -> None:
