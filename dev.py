@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -35,6 +36,9 @@ EXTRAS = {
     "test": "dev,notebooks,lab,peers,dask",
     "conformance": "dev,notebooks,lab,peers,dask",  # the test venv: one install per Python
 }
+BUDGET = float(os.environ.get("MINIREACTOR_TEST_BUDGET", "1500"))
+"""Seconds one Python's run may take under --all-pythons before it is taken for
+a hang: about twice a whole suite on a 2-core machine (685 s on 3.11)."""
 OLDEST = (3, 11)
 """requires-python in pyproject.toml: the oldest CPython we promise to work on."""
 
@@ -133,7 +137,7 @@ def run_everywhere(command: str, rest: list[str]) -> int:
         print(f"\n===== Python {name}: {command} =====", flush=True)
         started = time.monotonic()
         venv_py = install(EXTRAS[command], python, venv_dir(version))
-        code = subprocess.call(command_line(command, str(venv_py), rest), cwd=ROOT)
+        code = call_within(command_line(command, str(venv_py), rest), BUDGET)
         outcomes.append((name, code, time.monotonic() - started))
     print(f"\n===== {command} on every CPython =====")
     for name, code, seconds in outcomes:
@@ -142,6 +146,34 @@ def run_everywhere(command: str, rest: list[str]) -> int:
     if not outcomes:
         return 1
     return next((code for _, code, _ in outcomes if code != 0), 0)
+
+
+def call_within(args: list[str], budget: float) -> int:
+    """Run `args` in a process group of its own; end it if it outlives `budget` seconds.
+
+    A hung test would otherwise hold the run (and a CI job) until an outer
+    limit kills it, with no word of where. Before ending the group this asks
+    every test process for its threads' stacks (SIGUSR1, which
+    tests/conftest.py hands to faulthandler), so the log says where it hung.
+    """
+    process = subprocess.Popen(args, cwd=ROOT, start_new_session=True)
+    try:
+        return process.wait(timeout=budget)
+    except subprocess.TimeoutExpired:
+        print(
+            f"\n!!!!! still running after {budget:.0f} s (MINIREACTOR_TEST_BUDGET): taken for a"
+            " hang. Every test process's threads, then the run is ended:",
+            flush=True,
+        )
+        os.killpg(process.pid, signal.SIGUSR1)
+        time.sleep(5)  # time to write the stacks
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return 124  # what timeout(1) says for a command that ran out of time
+    except KeyboardInterrupt:  # Ctrl+C reaches dev.py only: pass it on
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait()
+        raise
 
 
 def command_line(command: str, python: str, rest: list[str]) -> list[str]:
