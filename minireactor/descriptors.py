@@ -4,8 +4,20 @@ The loop core (`core.py`) keeps one `Descriptors`. For every watched
 descriptor it holds an `FdWatch` (a reader callback, a writer callback, or
 both) and keeps the backend's registration in step: the first callback
 registers the descriptor, the last one removed unregisters it, anything in
-between is a `modify`. The `FdWatch` itself is the handler the backend hands
-back with each event, so dispatching an event needs no lookup.
+between is a `modify`. A backend answers in descriptor numbers; the core
+looks each one up in `watches` as it dispatches.
+
+Discussion: can a descriptor number be trusted for a whole pass? Not
+quite. Between the wait and the dispatch of its events, a callback may
+close descriptor 7 and accept a new connection that gets number 7 again;
+the event the kernel reported was for the old one. So every descriptor
+unregistered after the wait is noted in `dropped` (emptied when the next
+wait returns), and the core skips its events for the rest of the pass. A
+descriptor that is still ready is reported again by the next wait (every
+backend is level-triggered), so skipping never loses an event. And a
+number that is not in `watches` at all is skipped too: epoll(7) watches
+the open file, not the number, so a descriptor closed while a duplicate
+of it lives on (in a child process, say) can still be reported.
 
 Read next: `lifecycle.py` (`core.py`'s `_dispatch` runs what a ready
 `FdWatch` holds).
@@ -46,6 +58,8 @@ class Descriptors:
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
         self._watches: dict[int, FdWatch] = {}
+        self.watches = self._watches  # read-only outside: the core's dispatch looks up here
+        self.dropped: set[int] = set()  # unregistered since the last wait (see above)
 
     def __len__(self) -> int:
         return len(self._watches)
@@ -82,10 +96,11 @@ class Descriptors:
         registered = self._watches.get(watch.fd)
         if registered is None:
             if events:
-                self._backend.register(watch.fd, events, watch)
+                self._backend.register(watch.fd, events)
                 self._watches[watch.fd] = watch
         elif not events:
             del self._watches[watch.fd]
+            self.dropped.add(watch.fd)
             self._backend.unregister(watch.fd)
         else:
             self._backend.modify(watch.fd, events)

@@ -23,10 +23,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .backends import READ, WRITE
+from .backends import READABLE, WRITABLE
 
 if TYPE_CHECKING:
-    from .descriptors import FdWatch
+    from .descriptors import Descriptors
     from .trace import Trace
 
 log = logging.getLogger("minireactor")
@@ -54,6 +54,22 @@ def describe(func: Callable[..., Any]) -> str:
     return name
 
 
+def instrument(core: Any, tracer: Trace | None, slow: float | None, fds: Descriptors) -> None:
+    """Make `core` call through `TimedCalls` while `tracer` or `slow` is set; else stop.
+
+    Its methods become instance attributes that shadow the core's `_call`
+    and `_dispatch`: an uninstrumented core pays nothing, not even an `if`.
+    """
+    shadows = vars(core)
+    if tracer is not None or slow is not None:
+        timed = TimedCalls(tracer, slow, fds)
+        shadows["_call"] = timed.call
+        shadows["_dispatch"] = timed.dispatch
+    else:
+        shadows.pop("_call", None)
+        shadows.pop("_dispatch", None)
+
+
 class TimedCalls:
     """The core's `_call` and `_dispatch`, timed: for the tracer and the slow-callback warning.
 
@@ -62,16 +78,21 @@ class TimedCalls:
         slow: warn about callbacks that run at least this long (s), or None.
     """
 
-    def __init__(self, tracer: Trace | None, slow: float | None) -> None:
+    def __init__(self, tracer: Trace | None, slow: float | None, descriptors: Descriptors) -> None:
         self.tracer = tracer
         self.slow = slow
+        self._descriptors = descriptors
 
-    def dispatch(self, events: list[tuple[FdWatch, int]]) -> None:
+    def dispatch(self, events: list[tuple[int, int]]) -> None:
         """`LoopCore._dispatch` through the timed `call`."""
-        for watch, mask in events:
-            if mask & READ and watch.reader is not None:
+        watches, dropped = self._descriptors.watches, self._descriptors.dropped
+        for fd, mask in events:
+            watch = watches.get(fd)
+            if watch is None or fd in dropped:  # as in LoopCore._dispatch
+                continue
+            if mask & READABLE and watch.reader is not None:
                 self.call(watch.reader, (), "callback")
-            if mask & WRITE and watch.writer is not None:
+            if mask & WRITABLE and watch.writer is not None:
                 self.call(watch.writer, (), "callback")
 
     def call(

@@ -220,9 +220,9 @@ class TracingBackend:
         self._inner = backend
         self._trace = trace
 
-    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
+    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
         start = time.perf_counter()
-        ready: list[tuple[Any, int]] = self._inner.poll(timeout)
+        ready: list[tuple[int, int]] = self._inner.poll(timeout)
         self._trace.add("wait", "backend.poll", start, time.perf_counter(), {"events": len(ready)})
         return ready
 

@@ -17,6 +17,7 @@ import pytest
 
 from minireactor.backends import (
     READ,
+    TROUBLE,
     WRITE,
     Backend,
     available_backends,
@@ -37,7 +38,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     b.close()
 
 
-def poll_until(backend: Backend, want: int, timeout: float = 5.0) -> list[tuple[object, int]]:
+def poll_until(backend: Backend, want: int, timeout: float = 5.0) -> list[tuple[int, int]]:
     """Poll until something is reported (the threaded backend reports asynchronously)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -71,25 +72,23 @@ def test_environment_variable_chooses_auto(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_readable_pipe_is_reported(backend: Backend, pipe: tuple[int, int]) -> None:
     r, w = pipe
-    handler = object()
-    backend.register(r, READ, handler)
+    backend.register(r, READ)
     assert backend.poll(0) == []
     os.write(w, b"x")
-    assert poll_until(backend, READ) == [(handler, READ)]
+    assert poll_until(backend, READ) == [(r, READ)]
 
 
 def test_writable_and_modify(backend: Backend, pipe: tuple[int, int]) -> None:
     _r, w = pipe
-    handler = object()
-    backend.register(w, WRITE, handler)
-    assert poll_until(backend, WRITE) == [(handler, WRITE)]
+    backend.register(w, WRITE)
+    assert poll_until(backend, WRITE) == [(w, WRITE)]
     backend.modify(w, READ)  # a pipe's write end never becomes readable
     assert backend.poll(0.05) == []
 
 
 def test_unregister_stops_reports(backend: Backend, pipe: tuple[int, int]) -> None:
     r, w = pipe
-    backend.register(r, READ, "h")
+    backend.register(r, READ)
     backend.unregister(r)
     os.write(w, b"x")
     assert backend.poll(0.05) == []
@@ -99,9 +98,9 @@ def test_unregister_stops_reports(backend: Backend, pipe: tuple[int, int]) -> No
 
 def test_double_register_is_refused(backend: Backend, pipe: tuple[int, int]) -> None:
     r, _ = pipe
-    backend.register(r, READ, "h")
+    backend.register(r, READ)
     with pytest.raises(KeyError):
-        backend.register(r, READ, "h")
+        backend.register(r, READ)
     backend.unregister(r)
 
 
@@ -114,12 +113,12 @@ def test_timeout_is_respected(backend: Backend) -> None:
 def test_a_waker_registered_like_any_reader_ends_a_long_wait(backend: Backend) -> None:
     # The loop core owns the waker; to a backend it is just another reader.
     waker = Waker()
-    backend.register(waker.fileno(), READ, "waker")
+    backend.register(waker.fileno(), READ)
     try:
         timer = threading.Timer(0.1, waker.wake)
         timer.start()
         start = time.monotonic()
-        assert backend.poll(10.0) == [("waker", READ)]
+        assert backend.poll(10.0) == [(waker.fileno(), READ)]
         assert time.monotonic() - start < 5.0
         timer.join()
         waker.drain()
@@ -138,10 +137,10 @@ def test_a_backend_is_five_methods_and_no_waker() -> None:
 def test_hangup_is_reported_as_readable(backend: Backend) -> None:
     a, b = socket.socketpair()
     try:
-        backend.register(a.fileno(), READ, "h")
+        backend.register(a.fileno(), READ)
         b.close()
         ready = poll_until(backend, READ)
-        assert ready and ready[0][1] & READ
+        assert ready and ready[0][0] == a.fileno() and ready[0][1] & (READ | TROUBLE)
         assert a.recv(10) == b""  # ...and the read tells what happened
         backend.unregister(a.fileno())
     finally:
@@ -158,7 +157,7 @@ def test_select_refuses_descriptors_at_fd_setsize() -> None:
         high = os.dup2(fd, FD_SETSIZE + 5)
         fds.append(high)
         with pytest.raises(FileDescriptorTooLarge) as info:
-            backend.register(high, READ, "h")
+            backend.register(high, READ)
         message = str(info.value)
         assert "FD_SETSIZE=1024" in message and "poll" in message and "epoll" in message
     finally:

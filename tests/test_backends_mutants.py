@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from minireactor.backends import READ, Backend, create_backend
+from minireactor.backends import READ, TROUBLE, Backend, create_backend
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -30,7 +30,7 @@ def waiter(backend: str) -> Iterator[Backend]:
     b.close()
 
 
-def poll_until(backend: Backend, timeout: float = 5.0) -> list[tuple[object, int]]:
+def poll_until(backend: Backend, timeout: float = 5.0) -> list[tuple[int, int]]:
     """Poll until something is reported (the threaded backend reports asynchronously)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -44,28 +44,28 @@ def test_every_new_event_is_reported_not_just_the_first(
     waiter: Backend, pipe: tuple[int, int]
 ) -> None:
     r, w = pipe
-    waiter.register(r, READ, "h")
+    waiter.register(r, READ)
     for round_ in range(3):
         os.write(w, b"x")
-        assert poll_until(waiter) == [("h", READ)], f"round {round_}"
+        assert poll_until(waiter) == [(r, READ)], f"round {round_}"
         assert os.read(r, 10) == b"x"
 
 
 def test_modify_takes_effect_for_the_next_event(waiter: Backend, pipe: tuple[int, int]) -> None:
     r, w = pipe
-    waiter.register(r, READ, "h")
+    waiter.register(r, READ)
     assert waiter.poll(0.05) == []
     waiter.modify(r, READ)  # the same events again: still watched
     os.write(w, b"x")
-    assert poll_until(waiter) == [("h", READ)]
+    assert poll_until(waiter) == [(r, READ)]
 
 
 def test_a_bare_hangup_on_a_pipe_is_readable(waiter: Backend, pipe: tuple[int, int]) -> None:
     r, w = pipe
-    waiter.register(r, READ, "h")
+    waiter.register(r, READ)
     os.close(w)  # POLLHUP alone: no data, so no POLLIN
     ready = poll_until(waiter)
-    assert len(ready) == 1 and ready[0][0] == "h" and ready[0][1] & READ
+    assert len(ready) == 1 and ready[0][0] == r and ready[0][1] & (READ | TROUBLE)
     assert os.read(r, 10) == b""  # ...and the read tells what happened
 
 

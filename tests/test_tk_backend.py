@@ -149,7 +149,7 @@ def test_native_refuses_descriptors_tcl_cannot_select() -> None:
     backend = TkBackend(mode="native")
     try:
         with pytest.raises(BackendError, match=r"below 1024.*mode=.interval."):
-            backend.register(1500, 1, object())
+            backend.register(1500, 1)
     finally:
         backend.close()
 

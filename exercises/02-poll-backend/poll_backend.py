@@ -8,8 +8,6 @@ a Reactor that uses *your* backend.
 
 from __future__ import annotations
 
-from typing import Any
-
 from minireactor.backends.base import Backend
 
 
@@ -19,11 +17,11 @@ class PollBackend(Backend):
     name = "student-poll"
 
     def __init__(self) -> None:
-        # Your structures: a select.poll() object, and fd -> handler.
+        # Your structures: a select.poll() object, and the registered fds.
         pass
 
-    def register(self, fd: int, events: int, handler: Any) -> None:
-        raise NotImplementedError("register: remember handler for fd, poller.register(fd, events)")
+    def register(self, fd: int, events: int) -> None:
+        raise NotImplementedError("register: remember fd, poller.register(fd, events)")
 
     def modify(self, fd: int, events: int) -> None:
         raise NotImplementedError("modify: poller.modify(fd, events)")
@@ -31,7 +29,7 @@ class PollBackend(Backend):
     def unregister(self, fd: int) -> None:
         raise NotImplementedError("unregister: forget fd everywhere")
 
-    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
+    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
         raise NotImplementedError(
-            "poll: poller.poll(milliseconds); return (handler, READ/WRITE) per ready fd"
+            "poll: poller.poll(milliseconds); return (fd, READ/WRITE) per ready fd"
         )

@@ -15,7 +15,7 @@ import os
 
 from ..errors import BackendError
 from .asyncio_hosted import AsyncioHostedBackend
-from .base import READ, WRITE, Backend
+from .base import READ, READABLE, TROUBLE, WRITABLE, WRITE, Backend
 from .epoll import EpollBackend
 from .kqueue import KqueueBackend
 from .poll import PollBackend
@@ -36,7 +36,17 @@ _ALL: list[type[Backend]] = [
     TkBackend,  # available when tkinter imports and there is a display
 ]
 
-__all__ = ["READ", "WRITE", "Backend", "available_backends", "backend_class", "create_backend"]
+__all__ = [
+    "READ",
+    "READABLE",
+    "TROUBLE",
+    "WRITABLE",
+    "WRITE",
+    "Backend",
+    "available_backends",
+    "backend_class",
+    "create_backend",
+]
 
 
 def available_backends() -> list[str]:

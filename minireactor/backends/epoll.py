@@ -18,8 +18,10 @@ triggering keeps every backend's semantics identical, lets a transport read
 one chunk per pass (fair to other connections), and costs one `epoll_ctl`
 when a write buffer starts or stops needing the socket.
 
-EPOLLHUP and EPOLLERR are always reported. We report both as "readable and
-writable", so the next recv() or send() learns the actual error.
+EPOLLHUP and EPOLLERR are always reported, wanted or not. They have the
+values of POLLHUP and POLLERR, so, as with poll, the kernel's list goes to
+the core untouched, which runs both callbacks on them: the next recv() or
+send() learns the actual error.
 
 Read next: `kqueue.py` (the BSD/macOS relative) or `threaded.py`.
 """
@@ -35,12 +37,11 @@ from .poll import PollBackend
 class EpollBackend(PollBackend):
     """Readiness by epoll(7): interest list in the kernel, O(ready) waits.
 
-    Registering, modifying and the dispatch loop are poll's (poll.py): only
-    the kernel object, the timeout's unit and the trouble flags differ.
+    Registering, modifying and answering are poll's (poll.py): only the
+    kernel object and the timeout's unit differ.
     """
 
     name = "epoll"
-    TROUBLE = select.EPOLLHUP | select.EPOLLERR
 
     @classmethod
     def is_available(cls) -> bool:

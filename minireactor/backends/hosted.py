@@ -66,7 +66,7 @@ class HostedBackend(Backend):
     """A backend whose waiting is done by a host loop; see the module docstring."""
 
     def __init__(self) -> None:
-        self._watched: dict[int, tuple[int, Any]] = {}  # fd -> (events, handler)
+        self._watched: dict[int, int] = {}  # fd -> the events the host watches for
         self._noted: dict[int, int] = {}  # fd -> events the host reported since the last pass
         self.driver: HostDriver | None = None
 
@@ -102,16 +102,15 @@ class HostedBackend(Backend):
 
     # -- the Backend interface ----------------------------------------------
 
-    def register(self, fd: int, events: int, handler: Any) -> None:
+    def register(self, fd: int, events: int) -> None:
         if fd in self._watched:
             raise KeyError(f"descriptor {fd} is already registered")
-        self._watched[fd] = (0, handler)
+        self._watched[fd] = 0
         self.modify(fd, events)
 
     def modify(self, fd: int, events: int) -> None:
-        old, handler = self._watched[fd]
-        self._host_watch(fd, old, events)
-        self._watched[fd] = (events, handler)
+        self._host_watch(fd, self._watched[fd], events)
+        self._watched[fd] = events
 
     def unregister(self, fd: int) -> None:
         self.modify(fd, 0)
@@ -124,11 +123,10 @@ class HostedBackend(Backend):
         if self.driver is not None:
             self.driver.schedule_pass()
 
-    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
+    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
         if not self._noted and timeout != 0:
             self._wait_directly(timeout)
-        watched = self._watched
-        ready = [(watched[fd][1], events) for fd, events in self._noted.items()]
+        ready = list(self._noted.items())
         self._noted.clear()
         return ready
 
@@ -140,7 +138,7 @@ class HostedBackend(Backend):
         report events meanwhile, so we ask the kernel ourselves.
         """
         with selectors.DefaultSelector() as selector:
-            for fd, (events, _) in self._watched.items():
+            for fd, events in self._watched.items():
                 mask = (selectors.EVENT_READ if events & READ else 0) | (
                     selectors.EVENT_WRITE if events & WRITE else 0
                 )

@@ -38,17 +38,15 @@ class KqueueBackend(Backend):
 
     def __init__(self) -> None:
         self._kqueue = select.kqueue()
-        self._handlers: dict[int, Any] = {}
-        self._events: dict[int, int] = {}
+        self._events: dict[int, int] = {}  # fd -> the filters it has (READ, WRITE)
 
     @classmethod
     def is_available(cls) -> bool:
         return hasattr(select, "kqueue")
 
-    def register(self, fd: int, events: int, handler: Any) -> None:
-        if fd in self._handlers:
+    def register(self, fd: int, events: int) -> None:
+        if fd in self._events:
             raise KeyError(f"descriptor {fd} is already registered")
-        self._handlers[fd] = handler
         self._events[fd] = 0
         self.modify(fd, events)
 
@@ -66,12 +64,11 @@ class KqueueBackend(Backend):
 
     def unregister(self, fd: int) -> None:
         self.modify(fd, 0)
-        del self._handlers[fd]
         del self._events[fd]
 
-    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
+    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
         # Each descriptor can come back twice (once per filter): merge them.
-        max_events = 2 * len(self._handlers)
+        max_events = 2 * len(self._events)
         merged: dict[int, int] = {}
         for kev in self._kqueue.control(None, max_events, timeout):
             if kev.flags & select.KQ_EV_ERROR:
@@ -81,8 +78,8 @@ class KqueueBackend(Backend):
             else:
                 mask = WRITE
             merged[kev.ident] = merged.get(kev.ident, 0) | mask
-        handlers = self._handlers
-        return [(handlers[fd], mask) for fd, mask in merged.items() if fd in handlers]
+        events = self._events
+        return [(fd, mask) for fd, mask in merged.items() if fd in events]
 
     def close(self) -> None:
         self._kqueue.close()

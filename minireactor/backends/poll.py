@@ -8,8 +8,9 @@ keeps the array for us between calls; we only tell it what changed.
 
 Events come back as bit masks. POLLIN and POLLOUT mean readable and writable;
 POLLHUP (the peer hung up), POLLERR (an error is pending) and POLLNVAL (not an
-open descriptor) are always reported, wanted or not. We report all three as
-"readable and writable", so whichever callback runs next calls recv() or
+open descriptor) are always reported, wanted or not. We pass the kernel's
+list on untouched: those three are minireactor's TROUBLE bits (base.py), on
+which the core runs both callbacks, so whichever runs next calls recv() or
 send() and learns the actual error from the operating system.
 
 Read next: `epoll.py`, which makes the wait O(ready fds).
@@ -19,28 +20,23 @@ from __future__ import annotations
 
 import contextlib
 import select
-from typing import Any, ClassVar
+from typing import Any
 
-from .base import READ, WRITE, Backend
-
-READ_AND_WRITE = READ | WRITE
+from .base import Backend
 
 
 class PollBackend(Backend):
     """Readiness by poll(2): no descriptor limit, still O(n) per wait.
 
     `EpollBackend` (epoll.py) inherits everything here: the two differ only
-    in the kernel object (`_new_poller`), how a timeout is passed (`_wait`)
-    and which flags mean trouble (`TROUBLE`).
+    in the kernel object (`_new_poller`) and how a timeout is passed (`_wait`).
     """
 
     name = "poll"
-    TROUBLE: ClassVar[int] = select.POLLHUP | select.POLLERR | select.POLLNVAL
-    """Flags always reported, wanted or not: we report them as readable and writable."""
 
     def __init__(self) -> None:
         self._poller = self._new_poller()
-        self._handlers: dict[int, Any] = {}
+        self._registered: set[int] = set()
 
     @classmethod
     def is_available(cls) -> bool:
@@ -55,31 +51,23 @@ class PollBackend(Backend):
         ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
         return self._poller.poll(ms)  # type: ignore[no-any-return]
 
-    def register(self, fd: int, events: int, handler: Any) -> None:
-        if fd in self._handlers:
+    def register(self, fd: int, events: int) -> None:
+        if fd in self._registered:
             raise KeyError(f"descriptor {fd} is already registered")
         self._poller.register(fd, events)  # READ/WRITE equal POLLIN/POLLOUT (EPOLLIN/EPOLLOUT)
-        self._handlers[fd] = handler
+        self._registered.add(fd)
 
     def modify(self, fd: int, events: int) -> None:
         self._poller.modify(fd, events)
 
     def unregister(self, fd: int) -> None:
-        del self._handlers[fd]
+        self._registered.remove(fd)
         # epoll raises OSError when the descriptor was closed before it was
         # unregistered; closing it already removed it from the interest list.
         with contextlib.suppress(OSError):
             self._poller.unregister(fd)
 
-    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
-        ready = []
-        # Locals, not attributes, inside the loop: it runs once per event. (A
-        # plain loop, not a comprehension: on Python 3.11 a comprehension is
-        # one more function call per pass, +0.5% instructions per echo.)
-        handlers, trouble = self._handlers, self.TROUBLE
-        for fd, flags in self._wait(timeout):
-            if flags & trouble:
-                ready.append((handlers[fd], READ_AND_WRITE))
-            else:
-                ready.append((handlers[fd], flags & READ_AND_WRITE))
-        return ready
+    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
+        # The kernel's own answer, untouched: POLLIN, POLLOUT and the trouble
+        # flags are minireactor's READ, WRITE and TROUBLE (base.py).
+        return self._wait(timeout)

@@ -16,7 +16,6 @@ Read next: `poll.py`, which removes the limit but keeps the O(n) scan.
 from __future__ import annotations
 
 import select
-from typing import Any
 
 from ..errors import FileDescriptorTooLarge
 from .base import READ, WRITE, Backend
@@ -33,18 +32,18 @@ class SelectBackend(Backend):
     def __init__(self) -> None:
         self._readers: set[int] = set()
         self._writers: set[int] = set()
-        self._handlers: dict[int, Any] = {}
+        self._registered: set[int] = set()
 
-    def register(self, fd: int, events: int, handler: Any) -> None:
+    def register(self, fd: int, events: int) -> None:
         if fd >= FD_SETSIZE:
             raise FileDescriptorTooLarge(
                 f"the select backend cannot watch descriptor {fd}: select(2) only handles "
                 f"descriptors below FD_SETSIZE={FD_SETSIZE}. Use Reactor(backend='poll') or "
                 f"backend='epoll', which have no such limit."
             )
-        if fd in self._handlers:
+        if fd in self._registered:
             raise KeyError(f"descriptor {fd} is already registered")
-        self._handlers[fd] = handler
+        self._registered.add(fd)
         self.modify(fd, events)
 
     def modify(self, fd: int, events: int) -> None:
@@ -58,11 +57,11 @@ class SelectBackend(Backend):
             self._writers.discard(fd)
 
     def unregister(self, fd: int) -> None:
-        del self._handlers[fd]
+        self._registered.remove(fd)
         self._readers.discard(fd)
         self._writers.discard(fd)
 
-    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
+    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
         # Descriptors with an error condition show up as readable or writable:
         # the following recv() or send() reports the error itself.
         readable, writable, _ = select.select(self._readers, self._writers, (), timeout)
@@ -71,5 +70,4 @@ class SelectBackend(Backend):
             events[fd] = READ
         for fd in writable:
             events[fd] = events.get(fd, 0) | WRITE
-        handlers = self._handlers
-        return [(handlers[fd], mask) for fd, mask in events.items()]
+        return list(events.items())

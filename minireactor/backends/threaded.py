@@ -27,7 +27,6 @@ from __future__ import annotations
 import queue
 import select
 import threading
-from typing import Any
 
 from .base import READ, WRITE, Backend
 from .waker import Waker
@@ -39,11 +38,10 @@ class _Watcher:
     """One thread waiting for one descriptor on behalf of the reactor."""
 
     def __init__(
-        self, fd: int, events: int, handler: Any, ready: queue.SimpleQueue[tuple[_Watcher, int]]
+        self, fd: int, events: int, ready: queue.SimpleQueue[tuple[_Watcher, int]]
     ) -> None:
         self.fd = fd
         self.events = events
-        self.handler = handler
         self._ready = ready
         self._interrupt = Waker()
         self._cond = threading.Condition()
@@ -127,10 +125,10 @@ class ThreadedBackend(Backend):
     def is_available(cls) -> bool:
         return hasattr(select, "poll")
 
-    def register(self, fd: int, events: int, handler: Any) -> None:
+    def register(self, fd: int, events: int) -> None:
         if fd in self._watchers:
             raise KeyError(f"descriptor {fd} is already registered")
-        self._watchers[fd] = _Watcher(fd, events, handler, self._ready)
+        self._watchers[fd] = _Watcher(fd, events, self._ready)
 
     def modify(self, fd: int, events: int) -> None:
         self._watchers[fd].set_events(events)
@@ -138,7 +136,7 @@ class ThreadedBackend(Backend):
     def unregister(self, fd: int) -> None:
         self._watchers.pop(fd).stop()
 
-    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
+    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
         for watcher in self._to_rearm:
             watcher.rearm()
         self._to_rearm = []
@@ -157,7 +155,7 @@ class ThreadedBackend(Backend):
             if watcher.closing:
                 continue  # unregistered after it reported: stale
             self._to_rearm.append(watcher)
-            ready.append((watcher.handler, mask))
+            ready.append((watcher.fd, mask))
         return ready
 
     def close(self) -> None:

@@ -167,14 +167,14 @@ class TkBackend(HostedBackend):
 
     # -- the Backend interface and the host hooks ---------------------------------
 
-    def register(self, fd: int, events: int, handler: Any) -> None:
+    def register(self, fd: int, events: int) -> None:
         if self.mode == "native" and fd >= TCL_FD_LIMIT:
             raise FileDescriptorTooLarge(
                 f"the tk backend cannot watch descriptor {fd}: Tcl's notifier uses select(2), "
                 f"which only handles descriptors below {TCL_FD_LIMIT}. Use "
                 f"TkBackend(mode='interval'), or run the reactor on its own thread."
             )
-        super().register(fd, events, handler)
+        super().register(fd, events)
 
     def _host_watch(self, fd: int, old: int, new: int) -> None:
         """Make Tk's (or, in interval mode, the private selector's) interest match `new`."""
@@ -217,7 +217,7 @@ class TkBackend(HostedBackend):
         self._repeated = before | event == before  # Tk said it already (see _sweep)
         super()._note(fd, event)  # hosted: asks HostDriver for a pass
 
-    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
+    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
         if self.driver is None:  # standalone: the reactor waits, turning Tk's loop
             if self._selector is not None:
                 self._wait_at_intervals(timeout)

@@ -1,7 +1,8 @@
 """Exercise 02 - poll-backend: reference solution.
 
 `select.poll()` keeps the watched set in the kernel call's argument array for
-us; we keep fd -> handler. READ and WRITE equal POLLIN and POLLOUT, but the
+us; we keep the registered fds, to refuse a second `register`. READ and
+WRITE equal POLLIN and POLLOUT on Linux (translated anyway), but the
 flags that come back can also say POLLHUP, POLLERR or POLLNVAL, which poll
 reports whether we asked or not. We translate those into "readable and
 writable": the transport's next recv() or send() then meets the real error.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import math
 import select
-from typing import Any
 
 from minireactor.backends.base import READ, WRITE, Backend
 
@@ -25,35 +25,29 @@ class PollBackend(Backend):
 
     def __init__(self) -> None:
         self._poller = select.poll()
-        self._handlers: dict[int, Any] = {}
+        self._registered: set[int] = set()
 
-    def register(self, fd: int, events: int, handler: Any) -> None:
-        if fd in self._handlers:
+    def register(self, fd: int, events: int) -> None:
+        if fd in self._registered:
             raise KeyError(f"fd {fd} is already registered; use modify()")
         self._poller.register(fd, self._to_poll(events))
-        self._handlers[fd] = handler
+        self._registered.add(fd)
 
     def modify(self, fd: int, events: int) -> None:
         self._poller.modify(fd, self._to_poll(events))
 
     def unregister(self, fd: int) -> None:
         self._poller.unregister(fd)
-        del self._handlers[fd]
+        self._registered.remove(fd)
 
-    def poll(self, timeout: float | None) -> list[tuple[Any, int]]:
+    def poll(self, timeout: float | None) -> list[tuple[int, int]]:
         # poll() takes milliseconds; round up so a short timeout is not 0 (a busy loop).
         ms = None if timeout is None else math.ceil(max(0.0, timeout) * 1000)
         try:
             ready = self._poller.poll(ms)
         except InterruptedError:  # a signal arrived; the reactor will just call again
             return []
-        events = []
-        for fd, flags in ready:
-            handler = self._handlers.get(fd)
-            if handler is None:
-                continue  # unregistered by an earlier callback of this same pass
-            events.append((handler, self._from_poll(flags)))
-        return events
+        return [(fd, self._from_poll(flags)) for fd, flags in ready]
 
     @staticmethod
     def _to_poll(events: int) -> int:
