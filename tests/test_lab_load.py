@@ -100,3 +100,11 @@ def test_open_loop_clients_without_work_are_not_starved() -> None:
         # 5 requests due over the run, 40 connections: most never get one to send.
         result = load(address, "echo", clients=40, duration=0.5, rate=10, engine="python")
     assert result.starved == 0 and result.errors == 0, result.explain()
+
+
+@pytest.mark.timeout(60)
+def test_processes_share_the_clients_and_the_rate() -> None:
+    with serve("minireactor", workload="http") as address:
+        result = load(address, "http", clients=3, duration=0.5, rate=40, processes=2)
+    assert result.clients == 3 and result.rate == 40.0
+    assert result.requests > 0 and result.errors == 0, result.explain()
