@@ -19,8 +19,8 @@ By default the generator runs in its own subprocess (`processes=1`; more to
 use more CPUs; `cpu=` pins them), so it never shares a GIL with the server
 or with your notebook. This file is the front door: `load` checks its
 arguments and writes them down once as a `LoadPlan`, picks the engine and
-fans the clients out over processes (each gets its share of the plan),
-and `main` is the entry point of one such process.
+fans the clients out over processes (each gets its share of the plan as
+JSON), and `main` is the entry point of one such process.
 
 Read next: `load_plan.py` (what a load asks for), `load_python.py` (the
 generator itself), `load_native.py` (the C client), `load_result.py` (what
@@ -165,36 +165,12 @@ def _check_reachable(address: tuple[str, int]) -> None:
 def _run_processes(plan: LoadPlan, processes: int, cpu: int | None) -> LoadResult:
     """Run `plan` in `processes` generator processes at once and merge their results."""
     processes = min(processes, plan.clients)
-    procs = []
-    for i in range(processes):
-        share = plan.share(i, processes)
-        argv = [
-            sys.executable,
-            "-m",
-            "minireactor.lab",
-            "load",
-            share.address[0],
-            str(share.address[1]),
-            "--protocol",
-            share.protocol,
-            "--clients",
-            str(share.clients),
-            "--duration",
-            str(share.duration),
-            "--path",
-            share.path,
-            "--size",
-            str(share.size),
-            "--timeout",
-            str(share.timeout),
-        ]
-        if share.rate is not None:
-            argv += ["--rate", str(share.rate)]
-        if not share.keepalive:
-            argv.append("--no-keepalive")
-        if cpu is not None:
-            argv += ["--cpu", str(cpu)]
-        procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, env=child_env()))
+    procs = [
+        subprocess.Popen(
+            _child_argv(plan.share(i, processes), cpu), stdout=subprocess.PIPE, env=child_env()
+        )
+        for i in range(processes)
+    ]
     result = LoadResult(plan.protocol, 0, plan.duration, None if plan.rate is None else 0.0)
     for proc in procs:
         out, _ = proc.communicate(timeout=plan.duration + plan.timeout + 60)
@@ -205,36 +181,31 @@ def _run_processes(plan: LoadPlan, processes: int, cpu: int | None) -> LoadResul
     return result
 
 
+def _child_argv(plan: LoadPlan, cpu: int | None) -> list[str]:
+    """The command line of one generator process; `main` reads it with `_child_parser`.
+
+    The plan goes as one JSON argument rather than a flag per field, so a
+    field added to `LoadPlan` reaches the process with nothing here to change.
+    """
+    argv = [sys.executable, "-m", "minireactor.lab", "load", plan.to_json()]
+    return argv if cpu is None else [*argv, "--cpu", str(cpu)]
+
+
+def _child_parser() -> argparse.ArgumentParser:
+    """What `main` reads: the plan's JSON (`LoadPlan.to_json`) and `--cpu`."""
+    parser = argparse.ArgumentParser(prog="python -m minireactor.lab load")
+    parser.add_argument("plan", type=LoadPlan.from_json, help="the LoadPlan, as JSON")
+    parser.add_argument("--cpu", type=int, default=None, help="pin this process to a CPU")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of one generator process: prints its LoadResult as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m minireactor.lab load")
-    parser.add_argument("host")
-    parser.add_argument("port", type=int)
-    parser.add_argument("--protocol", default="http")
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=2.0)
-    parser.add_argument("--rate", type=float, default=None)
-    parser.add_argument("--path", default="/")
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--timeout", type=float, default=5.0)
-    parser.add_argument("--no-keepalive", action="store_true")
-    parser.add_argument("--cpu", type=int, default=None)
-    args = parser.parse_args(argv)
+    args = _child_parser().parse_args(argv)
     from .server_process import pin
 
     pin(args.cpu)
-    result = load(
-        (args.host, args.port),
-        args.protocol,
-        args.clients,
-        args.duration,
-        args.rate,
-        path=args.path,
-        size=args.size,
-        timeout=args.timeout,
-        keepalive=not args.no_keepalive,
-        processes=0,
-    )
+    result = load(**asdict(args.plan), processes=0)
     print(json.dumps(asdict(result)))
     return 0
 

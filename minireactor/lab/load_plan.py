@@ -4,7 +4,9 @@
 plan is what travels. The Python generator (`load_python.py`) and the C
 client (`load_native.py`) each take one, and the multi-process path in
 `load.py` splits it with `share` (each process its clients and its part
-of the rate). Like `load_result.py`, this file imports nothing from the
+of the rate) and hands each generator process its share as JSON
+(`to_json`, read back by `from_json`), the way the process hands back its
+`LoadResult`. Like `load_result.py`, this file imports nothing from the
 lab, so every engine can import it without a cycle.
 
 Read next: `load_python.py`, the generator that runs a plan.
@@ -12,7 +14,8 @@ Read next: `load_python.py`, the generator that runs a plan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import json
+from dataclasses import asdict, dataclass, replace
 
 __all__ = ["LoadPlan"]
 
@@ -57,3 +60,14 @@ class LoadPlan:
         clients = self.clients // n + (i < self.clients % n)
         rate = None if self.rate is None else self.rate / n
         return replace(self, clients=clients, rate=rate)
+
+    def to_json(self) -> str:
+        """This plan as one line of JSON: a generator process's command-line argument."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> LoadPlan:
+        """The plan `to_json` wrote (JSON has no tuples: the address comes back a list)."""
+        data = json.loads(text)
+        host, port = data.pop("address")
+        return cls(address=(host, port), **data)
