@@ -8,10 +8,15 @@ connections, and always comes with a sample message.
 
 from __future__ import annotations
 
+import inspect
+import sys
+from dataclasses import asdict, fields, replace
+
 import pytest
 
 from minireactor.lab import LabError, load, native, serve
-from minireactor.lab.load import idle_connections
+from minireactor.lab.load import _child_argv, _child_parser, idle_connections
+from minireactor.lab.load_plan import LoadPlan
 from minireactor.lab.load_result import LoadResult
 
 ENGINES = [
@@ -100,3 +105,42 @@ def test_open_loop_clients_without_work_are_not_starved() -> None:
         # 5 requests due over the run, 40 connections: most never get one to send.
         result = load(address, "echo", clients=40, duration=0.5, rate=10, engine="python")
     assert result.starved == 0 and result.errors == 0, result.explain()
+
+
+def test_each_process_gets_its_share_of_every_field_of_the_plan() -> None:
+    # Every field differs from load()'s default, so a field lost on the way
+    # cannot pass by coming back as its default.
+    plan = LoadPlan(
+        address=("::1", 8123),
+        protocol="echo",
+        clients=7,
+        duration=1.25,
+        rate=300.0,
+        path="/page/3?q=a b",
+        size=513,
+        timeout=0.75,
+        keepalive=False,
+    )
+    defaults = inspect.signature(load).parameters
+    assert {f.name for f in fields(LoadPlan)} <= set(defaults), "main calls load(**asdict(plan))"
+    for name, value in asdict(plan).items():
+        assert value != defaults[name].default, f"pick a value of {name} other than the default"
+    shares = [plan.share(i, 3) for i in range(3)]
+    for share in shares:
+        argv = _child_argv(share, cpu=1)
+        assert argv[:4] == [sys.executable, "-m", "minireactor.lab", "load"]
+        args = _child_parser().parse_args(argv[4:])
+        assert args.plan == share and args.cpu == 1
+        assert _child_parser().parse_args(_child_argv(share, None)[4:]).cpu is None
+    assert [s.clients for s in shares] == [3, 2, 2] and [s.rate for s in shares] == [100.0] * 3
+    assert {replace(s, clients=plan.clients, rate=plan.rate) for s in shares} == {plan}
+    closed = replace(plan, rate=None)
+    assert closed.share(2, 3).rate is None
+
+
+@pytest.mark.timeout(60)
+def test_processes_share_the_clients_and_the_rate() -> None:
+    with serve("minireactor", workload="http") as address:
+        result = load(address, "http", clients=3, duration=0.5, rate=40, processes=2)
+    assert result.clients == 3 and result.rate == 40.0
+    assert result.requests > 0 and result.errors == 0, result.explain()

@@ -17,8 +17,8 @@ One module per part, in reading order:
 * `crawl.py`: a link pipeline and a bounded crawler on top of them.
 * `handlers.py`, `servers.py`: one workload, six server concurrency models.
 * `load.py`: the closed- and open-loop load generator; its engines are
-  `load_python.py` and `load_native.py` (the C client, built by `native.py`),
-  and `load_result.py` holds what a run returns.
+  `load_python.py` and `load_native.py` (the C client, built by `native.py`);
+  `load_plan.py` holds what a run asks for and `load_result.py` what it returns.
 * `calibrate.py`: CPU work sized from this machine's measured `fib` speed.
 * `memory.py`: resident memory per open connection (threads against loops).
 * `plots.py`, `compare.py`: figures (one palette) and the comparisons behind

@@ -18,12 +18,13 @@ Two ways to apply load, and why both matter:
 By default the generator runs in its own subprocess (`processes=1`; more to
 use more CPUs; `cpu=` pins them), so it never shares a GIL with the server
 or with your notebook. This file is the front door: `load` checks its
-arguments, picks the engine and fans the clients out over processes, and
-`main` is the entry point of one such process.
+arguments and writes them down once as a `LoadPlan`, picks the engine and
+fans the clients out over processes (each gets its share of the plan as
+JSON), and `main` is the entry point of one such process.
 
-Read next: `load_python.py` (the generator itself), `load_native.py` (the C
-client), `load_result.py` (what a run returns), then `plots.py` (latency
-CDFs, throughput curves).
+Read next: `load_plan.py` (what a load asks for), `load_python.py` (the
+generator itself), `load_native.py` (the C client), `load_result.py` (what
+a run returns), then `plots.py` (latency CDFs, throughput curves).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 
 from .load_native import _run_c, _use_c
+from .load_plan import LoadPlan
 from .load_python import _Engine
 from .load_result import LoadResult
 from .load_result import percentile as percentile  # re-exported: `from .load import percentile`
@@ -94,32 +96,28 @@ def load(
         raise LabError(f"rate must be positive requests/s (or None for a closed loop), got {rate}")
     if idle < 0:
         raise LabError(f"idle must be a number of connections >= 0, got {idle}")
-    address = (str(address[0]), int(address[1]))  # a list (from JSON) works too
-    _check_reachable(address)
+    plan = LoadPlan(
+        address=(str(address[0]), int(address[1])),  # a list (from JSON) works too
+        protocol=protocol,
+        clients=clients,
+        duration=duration,
+        rate=rate,
+        path=path,
+        size=size,
+        timeout=timeout,
+        keepalive=keepalive,
+    )
+    _check_reachable(plan.address)
     with ExitStack() as stack:
         if idle:
-            stack.enter_context(idle_connections(address, idle))
-        if _use_c(engine, protocol, rate, keepalive):
-            result = _run_c(address, protocol, clients, duration, path, size, cpu)
+            stack.enter_context(idle_connections(plan.address, idle))
+        if _use_c(engine, plan):
+            result = _run_c(plan, cpu)
         elif processes <= 0:
             raise_fd_limit()
-            result = _Engine(
-                address, protocol, clients, duration, rate, path, size, timeout, keepalive
-            ).run()
+            result = _Engine(plan).run()
         else:
-            result = _run_processes(
-                address,
-                protocol,
-                clients,
-                duration,
-                rate,
-                path,
-                size,
-                timeout,
-                keepalive,
-                processes,
-                cpu,
-            )
+            result = _run_processes(plan, processes, cpu)
     return result
 
 
@@ -164,53 +162,18 @@ def _check_reachable(address: tuple[str, int]) -> None:
         ) from None
 
 
-def _run_processes(
-    address: tuple[str, int],
-    protocol: str,
-    clients: int,
-    duration: float,
-    rate: float | None,
-    path: str,
-    size: int,
-    timeout: float,
-    keepalive: bool,
-    processes: int,
-    cpu: int | None,
-) -> LoadResult:
-    processes = min(processes, clients)
-    procs = []
-    for i in range(processes):
-        share = clients // processes + (i < clients % processes)
-        argv = [
-            sys.executable,
-            "-m",
-            "minireactor.lab",
-            "load",
-            address[0],
-            str(address[1]),
-            "--protocol",
-            protocol,
-            "--clients",
-            str(share),
-            "--duration",
-            str(duration),
-            "--path",
-            path,
-            "--size",
-            str(size),
-            "--timeout",
-            str(timeout),
-        ]
-        if rate is not None:
-            argv += ["--rate", str(rate / processes)]
-        if not keepalive:
-            argv.append("--no-keepalive")
-        if cpu is not None:
-            argv += ["--cpu", str(cpu)]
-        procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, env=child_env()))
-    result = LoadResult(protocol, 0, duration, None if rate is None else 0.0)
+def _run_processes(plan: LoadPlan, processes: int, cpu: int | None) -> LoadResult:
+    """Run `plan` in `processes` generator processes at once and merge their results."""
+    processes = min(processes, plan.clients)
+    procs = [
+        subprocess.Popen(
+            _child_argv(plan.share(i, processes), cpu), stdout=subprocess.PIPE, env=child_env()
+        )
+        for i in range(processes)
+    ]
+    result = LoadResult(plan.protocol, 0, plan.duration, None if plan.rate is None else 0.0)
     for proc in procs:
-        out, _ = proc.communicate(timeout=duration + timeout + 60)
+        out, _ = proc.communicate(timeout=plan.duration + plan.timeout + 60)
         if proc.returncode != 0:
             raise LabError(f"a load generator process failed (exit code {proc.returncode})")
         data = json.loads(out)
@@ -218,36 +181,31 @@ def _run_processes(
     return result
 
 
+def _child_argv(plan: LoadPlan, cpu: int | None) -> list[str]:
+    """The command line of one generator process; `main` reads it with `_child_parser`.
+
+    The plan goes as one JSON argument rather than a flag per field, so a
+    field added to `LoadPlan` reaches the process with nothing here to change.
+    """
+    argv = [sys.executable, "-m", "minireactor.lab", "load", plan.to_json()]
+    return argv if cpu is None else [*argv, "--cpu", str(cpu)]
+
+
+def _child_parser() -> argparse.ArgumentParser:
+    """What `main` reads: the plan's JSON (`LoadPlan.to_json`) and `--cpu`."""
+    parser = argparse.ArgumentParser(prog="python -m minireactor.lab load")
+    parser.add_argument("plan", type=LoadPlan.from_json, help="the LoadPlan, as JSON")
+    parser.add_argument("--cpu", type=int, default=None, help="pin this process to a CPU")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of one generator process: prints its LoadResult as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m minireactor.lab load")
-    parser.add_argument("host")
-    parser.add_argument("port", type=int)
-    parser.add_argument("--protocol", default="http")
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=2.0)
-    parser.add_argument("--rate", type=float, default=None)
-    parser.add_argument("--path", default="/")
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--timeout", type=float, default=5.0)
-    parser.add_argument("--no-keepalive", action="store_true")
-    parser.add_argument("--cpu", type=int, default=None)
-    args = parser.parse_args(argv)
+    args = _child_parser().parse_args(argv)
     from .server_process import pin
 
     pin(args.cpu)
-    result = load(
-        (args.host, args.port),
-        args.protocol,
-        args.clients,
-        args.duration,
-        args.rate,
-        path=args.path,
-        size=args.size,
-        timeout=args.timeout,
-        keepalive=not args.no_keepalive,
-        processes=0,
-    )
+    result = load(**asdict(args.plan), processes=0)
     print(json.dumps(asdict(result)))
     return 0
 

@@ -18,17 +18,18 @@ import subprocess
 
 from . import native
 from .handlers import expected_body
+from .load_plan import LoadPlan
 from .load_result import LoadResult
 from .procs import LabError
 
 
-def _use_c(engine: str, protocol: str, rate: float | None, keepalive: bool) -> bool:
-    """Decide between the C and the Python generator (see `load`'s `engine`)."""
+def _use_c(engine: str, plan: LoadPlan) -> bool:
+    """Decide between the C and the Python generator for `plan` (see `load`'s `engine`)."""
     if engine not in ("auto", "c", "python"):
         raise LabError(f"engine must be 'auto', 'c' or 'python', not {engine!r}")
     if engine == "python":
         return False
-    closed_keepalive = rate is None and keepalive
+    closed_keepalive = plan.rate is None and plan.keepalive
     if engine == "c":
         if not closed_keepalive:
             raise LabError(
@@ -36,37 +37,39 @@ def _use_c(engine: str, protocol: str, rate: float | None, keepalive: bool) -> b
                 "use engine='python' for rate= or keepalive=False"
             )
         return True
-    return closed_keepalive and protocol == "echo" and native.gcc_path() is not None
+    return closed_keepalive and plan.protocol == "echo" and native.gcc_path() is not None
 
 
-def _run_c(
-    address: tuple[str, int],
-    protocol: str,
-    clients: int,
-    duration: float,
-    path: str,
-    size: int,
-    cpu: int | None,
-) -> LoadResult:
-    """Run the C client (`native.py`) and read its report into a LoadResult."""
+def _run_c(plan: LoadPlan, cpu: int | None) -> LoadResult:
+    """Run `plan` on the C client (`native.py`) and read its report into a LoadResult.
+
+    The C client runs closed loops on kept-alive connections only: it reads
+    no `rate`, `timeout` or `keepalive` (`_use_c` sends it no other plan).
+    """
     try:
-        binary = native.ensure_built("echo_client" if protocol == "echo" else "http_client")
+        binary = native.ensure_built("echo_client" if plan.protocol == "echo" else "http_client")
     except native.BuildError as exc:
         raise LabError(str(exc)) from None
-    argv = [str(binary), "--host", address[0], "--port", str(address[1])]
-    argv += ["--connections", str(clients), "--duration", str(duration), "--warmup", "0"]
-    if protocol == "echo":
-        argv += ["--size", str(size)]
+    host, port = plan.address
+    argv = [str(binary), "--host", host, "--port", str(port), "--connections", str(plan.clients)]
+    argv += ["--duration", str(plan.duration), "--warmup", "0"]
+    if plan.protocol == "echo":
+        argv += ["--size", str(plan.size)]
     else:
-        argv += ["--path", path, "--expect", expected_body(path).decode("latin-1")]
+        argv += ["--path", plan.path, "--expect", expected_body(plan.path).decode("latin-1")]
     pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
     proc = subprocess.run(
-        argv, capture_output=True, text=True, timeout=duration + 60, preexec_fn=pin, check=False
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=plan.duration + 60,
+        preexec_fn=pin,
+        check=False,
     )
     if proc.returncode != 0:
         raise LabError(f"the C load client failed: {proc.stderr.strip() or proc.returncode}")
     data = json.loads(proc.stdout.strip().splitlines()[-1])
-    result = LoadResult(protocol, clients, float(data["duration_s"]), engine="c")
+    result = LoadResult(plan.protocol, plan.clients, float(data["duration_s"]), engine="c")
     result.requests = int(data["requests"])
     result.errors = int(data["errors"])
     result.starved = int(data["stalled"])  # alive all along, never answered: starved

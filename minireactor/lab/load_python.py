@@ -22,6 +22,7 @@ import time
 from collections import deque
 
 from .handlers import expected_body
+from .load_plan import LoadPlan
 from .load_result import LoadResult
 
 _LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
@@ -58,44 +59,33 @@ class _Client:
 
 
 class _Engine:
-    """The selectors loop behind `load()` (one process, one thread)."""
+    """The selectors loop behind `load()` (one process, one thread): runs one `LoadPlan`."""
 
-    def __init__(
-        self,
-        address: tuple[str, int],
-        protocol: str,
-        clients: int,
-        duration: float,
-        rate: float | None,
-        path: str,
-        size: int,
-        timeout: float,
-        keepalive: bool,
-    ):
-        self.address, self.protocol, self.rate = address, protocol, rate
-        self.duration, self.timeout, self.keepalive = duration, timeout, keepalive
-        if protocol == "http":
-            host = f"{address[0]}:{address[1]}"
-            self.request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-            self.expected = expected_body(path)
+    def __init__(self, plan: LoadPlan):
+        self.plan = plan
+        if plan.protocol == "http":
+            host = f"{plan.address[0]}:{plan.address[1]}"
+            self.request = f"GET {plan.path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+            self.expected = expected_body(plan.path)
         else:
-            self.request = (b"0123456789abcdef" * (size // 16 + 1))[:size]
+            self.request = (b"0123456789abcdef" * (plan.size // 16 + 1))[: plan.size]
             self.expected = self.request
         self.sel = selectors.DefaultSelector()
-        self.clients = [_Client() for _ in range(clients)]
+        self.clients = [_Client() for _ in range(plan.clients)]
         self.idle: deque[_Client] = deque()
         self.backlog: deque[float] = deque()  # open loop: due times not yet sent
         self.resting: list[tuple[float, _Client]] = []  # clients pausing after an error
-        self.result = LoadResult(protocol, clients, duration, rate)
+        self.result = LoadResult(plan.protocol, plan.clients, plan.duration, plan.rate)
 
     # -- connections ---------------------------------------------------------
 
     def _connect(self, c: _Client) -> None:
-        c.sock = sock = socket.socket(socket.AF_INET6 if ":" in self.address[0] else socket.AF_INET)
+        family = socket.AF_INET6 if ":" in self.plan.address[0] else socket.AF_INET
+        c.sock = sock = socket.socket(family)
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         c.connected = False
-        sock.connect_ex(self.address)  # EINPROGRESS: completion is reported as writable
+        sock.connect_ex(self.plan.address)  # EINPROGRESS: completion is reported as writable
         c.events = selectors.EVENT_WRITE
         self.sel.register(sock, c.events, c)
 
@@ -155,7 +145,7 @@ class _Engine:
 
     def _complete(self, c: _Client) -> bool:
         """True once `c.buf` holds the whole response (and sets c.need)."""
-        if self.protocol == "echo":
+        if self.plan.protocol == "echo":
             c.need = len(self.expected)
             return len(c.buf) >= c.need
         if c.need is None:
@@ -170,7 +160,7 @@ class _Engine:
         """A whole response is in: verify it, record its latency, move on."""
         assert c.need is not None and c.due is not None
         data = bytes(c.buf)
-        if self.protocol == "http":
+        if self.plan.protocol == "http":
             head_end = data.find(b"\r\n\r\n")
             good = data[9:12] == b"200" and data[head_end + 4 : c.need] == self.expected
             must_close = _CLOSE.search(data, 0, head_end + 2) is not None
@@ -183,12 +173,12 @@ class _Engine:
         c.done += 1
         self.result.latencies.append(now - c.due)
         c.due = None
-        if must_close or not self.keepalive:
+        if must_close or not self.plan.keepalive:
             self._close(c)
         self._next(c, now)
 
     def _next(self, c: _Client, now: float) -> None:
-        if self.rate is None:
+        if self.plan.rate is None:
             self._dispatch(c, now)  # closed loop: the next request goes at once
         else:
             self.idle.append(c)
@@ -225,28 +215,29 @@ class _Engine:
 
     def _check_timeouts(self, now: float) -> None:
         for c in self.clients:
-            if c.due is not None and c.sock is not None and now - c.sent_at > self.timeout:
-                self._fail(c, f"no answer within {self.timeout} s", now, timeout=True)
+            if c.due is not None and c.sock is not None and now - c.sent_at > self.plan.timeout:
+                self._fail(c, f"no answer within {self.plan.timeout} s", now, timeout=True)
         waking = [c for when, c in self.resting if when <= now]
         self.resting = [(when, c) for when, c in self.resting if when > now]
         for c in waking:
             self._next(c, now)
 
     def run(self) -> LoadResult:
+        rate = self.plan.rate
         start = now = time.monotonic()
-        end = start + self.duration
+        end = start + self.plan.duration
         arrivals = 0
         next_check = start
         for c in self.clients:
             self._next(c, now)
         while now < end:
-            if self.rate is not None:  # open loop: requests fall due on schedule
-                while start + arrivals / self.rate <= now:
-                    self.backlog.append(start + arrivals / self.rate)
+            if rate is not None:  # open loop: requests fall due on schedule
+                while start + arrivals / rate <= now:
+                    self.backlog.append(start + arrivals / rate)
                     arrivals += 1
                 while self.backlog and self.idle:
                     self._dispatch(self.idle.popleft(), self.backlog.popleft())
-                wait = min(0.05, max(0.0, start + arrivals / self.rate - now))
+                wait = min(0.05, max(0.0, start + arrivals / rate - now))
             else:
                 wait = 0.05
             for key, mask in self.sel.select(wait):
