@@ -9,6 +9,7 @@ connections, and always comes with a sample message.
 from __future__ import annotations
 
 import inspect
+import json
 import sys
 from dataclasses import asdict, fields, replace
 
@@ -144,3 +145,20 @@ def test_processes_share_the_clients_and_the_rate() -> None:
         result = load(address, "http", clients=3, duration=0.5, rate=40, processes=2)
     assert result.clients == 3 and result.rate == 40.0
     assert result.requests > 0 and result.errors == 0, result.explain()
+
+
+@pytest.mark.timeout(60)
+def test_a_generator_process_runs_the_python_generator(capsys: pytest.CaptureFixture[str]) -> None:
+    """The parent splits a load over processes only for the Python generator.
+
+    A closed-loop echo load is one "auto" would give the C client; the child
+    used to decide again, with "auto", and ran C while the parent reported
+    "python".
+    """
+    from minireactor.lab.load import main
+
+    with serve("minireactor", workload="echo") as address:
+        plan = LoadPlan(address, "echo", 2, 0.3, None, "/", 64, 5.0, True)
+        assert main([plan.to_json()]) == 0
+    child = json.loads(capsys.readouterr().out)
+    assert child["engine"] == "python" and child["requests"] > 0

@@ -205,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     from .server_process import pin
 
     pin(args.cpu)
-    result = load(**asdict(args.plan), processes=0)
+    # The parent chose the Python generator (it runs the C client itself).
+    result = load(**asdict(args.plan), processes=0, engine="python")
     print(json.dumps(asdict(result)))
     return 0
 
