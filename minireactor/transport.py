@@ -11,8 +11,8 @@ Who catches what (the true rule, in two halves):
   processes, where the next event does not depend on the last, only log
   (`closes_on_protocol_error = False`).
 
-Every transport (`tcp.py`, `udp.py`, `stdio.py`; `tls.py` and
-`process.py` for the protocol calls) shares one closing state machine::
+Every transport (`tcp.py`, `udp.py`, `stdio.py`, `tls.py`; `process.py`
+for the protocol calls) shares one closing state machine::
 
     open --close()--> closing --buffer flushed--> lost (the end told once)
     open/closing --abort(exc) or an error--> lost at the next pass
@@ -35,7 +35,8 @@ socket's default, overridden where a transport ends differently:
   `connection_lost(exc)`), and `_after_lost(exc)` (default: nothing).
 
 TCP and UDP keep every default; stdio flushes through its pipe writer
-(`_shut_down`).
+(`_shut_down`); `tls.py` (close_notify, the TCP transport underneath, the
+handshake) fills in all four.
 
 Read next: `tcp.py`, the stream transport.
 """

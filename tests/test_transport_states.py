@@ -25,6 +25,8 @@ from conftest import open_fds, spin
 
 from minireactor import ClientFactory, Factory, Protocol, Reactor
 from minireactor.process import ProcessProtocol, spawn_process
+from minireactor.tcp import TCPTransport
+from minireactor.tls import TLSTransport
 from minireactor.tls_endpoints import connect_tls, listen_tls
 
 pytestmark = pytest.mark.timeout(60)
@@ -189,6 +191,8 @@ def test_tls_protocol_error_closes_only_that_connection(
     assert len(first_server.lost) == 1
     assert isinstance(first_server.lost[0], RuntimeError)
     assert "bug in data_received" in caplog.text
+    # Lost is closing too, even for the client, whose peer simply went away.
+    assert first.closing_when_lost and first_server.closing_when_lost
     second.transport.write(b" again")
     spin(reactor, lambda: second.received == b"hello again")
     assert second.lost == second_server.lost == []
@@ -218,6 +222,31 @@ def test_tls_shutdown_during_the_handshake_fails_the_connect_once(
     assert len(factory.failed) == 1, factory.failed
     assert isinstance(factory.failed[0], ConnectionError)
     assert (factory.ended, factory.protocols) == ([], [])
+
+
+def test_tls_abort_before_connection_made_fails_the_handshake(
+    reactor: Reactor, client_context: ssl.SSLContext
+) -> None:
+    # Catches: abort() crashing with no TCP transport yet, or being forgotten
+    # once TCP arrives (the handshake would then go ahead).
+    failed: list[BaseException] = []
+    built: list[Peer] = []
+
+    def make_protocol() -> Peer:
+        built.append(Peer())
+        return built[-1]
+
+    tls = TLSTransport(reactor, client_context, False, "localhost", make_protocol, failed.append, 5)
+    reason = ConnectionAbortedError("not wanted after all")
+    tls.abort(reason)
+    assert tls.is_closing()
+    ours, theirs = socket.socketpair()
+    TCPTransport(reactor, ours, tls)
+    spin(reactor, lambda: bool(failed), timeout=2)
+    assert (failed, built) == ([reason], [])
+    theirs.settimeout(2)
+    assert theirs.recv(100) == b""  # no ClientHello: closed unsent
+    theirs.close()
 
 
 # -- child processes --------------------------------------------------------------
