@@ -11,8 +11,8 @@ Who catches what (the true rule, in two halves):
   processes, where the next event does not depend on the last, only log
   (`closes_on_protocol_error = False`).
 
-Every transport (`tcp.py`, `udp.py`, `stdio.py`, `tls.py`; `process.py`
-for the protocol calls) shares one closing state machine::
+Every transport (`tcp.py`, `udp.py`, `stdio.py`, `tls.py`, `process.py`)
+shares one closing state machine::
 
     open --close()--> closing --buffer flushed--> lost (the end told once)
     open/closing --abort(exc) or an error--> lost at the next pass
@@ -21,7 +21,9 @@ for the protocol calls) shares one closing state machine::
 buffer; either way `_connection_lost`, the single end path, runs once, on
 a later pass (never from inside the call that asked for it): it tells the
 protocol (`connection_lost`, or the transport's own word for it), closes
-the descriptor, and the core no longer owns the transport.
+the descriptor, and the core no longer owns the transport. One exception:
+a child process's `abort()` kills and reaps it there and then, so it ends
+inside the call.
 
 A subclass fills in hooks. Every transport: `_stop_reading`,
 `_discard_buffer` and `_release`. Each step of the ending has a stream
@@ -36,7 +38,8 @@ socket's default, overridden where a transport ends differently:
 
 TCP and UDP keep every default; stdio flushes through its pipe writer
 (`_shut_down`); `tls.py` (close_notify, the TCP transport underneath, the
-handshake) fills in all four.
+handshake) fills in all four, and `process.py` (stdin, signals, the exit
+status) the first three.
 
 Read next: `tcp.py`, the stream transport.
 """

@@ -289,12 +289,14 @@ class Child(ProcessProtocol):
 ONCE = ["connection_made", "process_exited", "process_ended"]
 
 
-def test_process_abort_after_close_kills_at_once(reactor: Reactor) -> None:
-    # Catches: abort() ignored after close(), or leaving a descriptor open.
+def test_process_close_twice_terms_once_then_abort_kills_at_once(reactor: Reactor) -> None:
+    # Catches: close() not idempotent (SIGTERM per call), abort() ignored
+    # after close(), or abort() leaving a descriptor open.
     before = open_fds()
     child = Child()
     transport = spawn_process(reactor, child, IGNORES_TERM)
     spin(reactor, lambda: child.out == b"ready\n")
+    transport.close()
     transport.close()
     assert child.signals == ["TERM"]
     assert transport.is_closing()
@@ -304,6 +306,7 @@ def test_process_abort_after_close_kills_at_once(reactor: Reactor) -> None:
     transport.abort()
     assert (child.signals, child.ended, child.events) == (["TERM", "KILL"], -9, ONCE)
     transport.abort()
+    transport.close()
     assert (child.signals, child.events) == (["TERM", "KILL"], ONCE)
     assert open_fds() == before
 
@@ -334,8 +337,23 @@ def test_process_ended_once_then_close_and_abort_do_nothing(reactor: Reactor) ->
     assert (child.ended, child.events, child.signals) == (4, ONCE, [])
 
 
+def test_process_abort_after_its_output_closed_ends_it_once(reactor: Reactor) -> None:
+    # Catches: the end path run twice, once by the reap inside abort() (the
+    # child exited and its pipes are closed: that is the end) and once by abort().
+    child = Child()
+    script = "echo ready; exec >&- 2>&- sleep 30"  # output closed, still running
+    transport = spawn_process(reactor, child, ["sh", "-c", script])
+    spin(reactor, lambda: child.out == b"ready\n")
+    for _ in range(10):
+        reactor.iterate(0.01)  # the end of file on both pipes is read
+    assert child.events == ["connection_made"]
+    transport.abort()
+    assert (child.ended, child.events) == (-9, ONCE)
+
+
 def test_process_aborted_from_connection_made(reactor: Reactor) -> None:
-    # Catches: the transport going on to watch pipes that abort() just closed.
+    # Catches: abort() inside connection_made not ending the child at once,
+    # or leaving a descriptor open.
     before = open_fds()
     child = Child(on_made=lambda transport: transport.abort())
     spawn_process(reactor, child, ["sleep", "30"])
