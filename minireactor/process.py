@@ -12,6 +12,8 @@ polling, never SIGCHLD). The callback order::
 `process_exited` comes when the kernel reports the exit; output may still be
 in the pipes then. `process_ended` comes last, once the child has exited
 *and* both output pipes are closed: only then is all its output delivered.
+Closing is the skeleton's state machine (`transport.py`); the hooks of
+`ProcessTransport` say what `close()` (SIGTERM) and `abort()` (SIGKILL) mean.
 
 Layer: a transport beside `tcp.py`. Read `stdio.py` next (the child's side).
 """
@@ -85,9 +87,15 @@ def _signal_number(sig: str | int) -> int:
 class ProcessTransport(Transport):
     """A running child, seen from its `ProcessProtocol`.
 
-    The skeleton (transport.py) calls the protocol; an error there is logged
-    and the child runs on (`closes_on_protocol_error = False`). Closing is a
-    child's own: `close()` ends stdin and sends SIGTERM, `abort()` kills.
+    The states are the skeleton's (transport.py), and so are `close()` and
+    `abort()`; the hooks say how a child ends. `_shut_down` (close) closes
+    stdin once flushed and sends SIGTERM, then output is read on until the
+    child has gone (`_stop_reading` does nothing). `_end_now` (abort)
+    sends SIGKILL and reaps the child at once. The end comes through the
+    skeleton's `_connection_lost`, once the child exited and its output
+    pipes closed (`_maybe_end`), and `_tell_lost` says
+    `process_ended(returncode)`. An error in the protocol is logged and the
+    child runs on (`closes_on_protocol_error = False`).
 
     Discussion: how do we learn that a child exited? The classic answer is
     SIGCHLD, a signal sent to the parent. But signals are process-wide: one
@@ -132,12 +140,11 @@ class ProcessTransport(Transport):
         self._readers = {stdout: "out_received", stderr: "err_received"}
         self._pidfd: int | None = None
         self._poll_timer: DelayedCall | None = None
-        self._ended = False
         for fd in (stdin, stdout, stderr):
             os.set_blocking(fd, False)
         reactor.own(self)
         self._tell("connection_made", self)
-        if self._ended:
+        if self._lost:
             return  # the protocol aborted us from connection_made
         try:
             for fd in list(self._readers):
@@ -207,13 +214,9 @@ class ProcessTransport(Transport):
             os.close(fd)
 
     def _maybe_end(self) -> None:
-        """Deliver `process_ended` once the child exited and its pipes closed."""
-        if self.returncode is None or self._readers or self._ended:
-            return
-        self._ended = True
-        self._drop_stdin()
-        self._reactor.disown(self)
-        self._tell("process_ended", self.returncode)
+        """End (`process_ended`) once the child exited and its output pipes closed."""
+        if self.returncode is not None and not self._readers:
+            self._connection_lost(None)
 
     # -- writing to stdin ---------------------------------------------------
 
@@ -257,7 +260,7 @@ class ProcessTransport(Transport):
     def get_write_buffer_size(self) -> int:
         return self._stdin_writer.size
 
-    # -- signals and ending -----------------------------------------------------
+    # -- signals ----------------------------------------------------------------
 
     def signal_process(self, sig: str | int) -> None:
         """Send a signal: "TERM", "KILL", "INT", ... or a number.
@@ -277,28 +280,23 @@ class ProcessTransport(Transport):
         else:
             os.kill(self.pid, number)
 
-    def close(self) -> None:
-        """End the child politely: close its stdin (after flushing), send SIGTERM.
+    # -- closing: the skeleton's hooks (transport.py) ---------------------------
 
-        `process_ended` follows when it has gone. The reactor calls this at
-        shutdown, waits up to its `shutdown_timeout`, then calls `abort()`.
-        """
+    def _shut_down(self) -> None:
+        """close(): close stdin once flushed and send SIGTERM (at shutdown too; abort() next)."""
         self.close_stdin()
         if self.returncode is None:
             with contextlib.suppress(ProcessLookupError):  # exited just now: reaped soon
                 self.signal_process("TERM")
 
-    def abort(self, exc: BaseException | None = None) -> None:
-        """Kill the child (SIGKILL), reap it, close every pipe; output still unread is lost.
-
-        (`exc` is the skeleton's signature; a child's end is its exit status.)
+    def _end_now(self, exc: BaseException | None) -> None:
+        """abort(): SIGKILL, reap, and end in this call; output still unread is lost.
 
         Waits at most `KILL_WAIT` seconds for the kernel to finish the child
-        (a process stuck in an uninterruptible system call can outlive
-        SIGKILL for a while; subprocess's own reaper collects it later).
+        (a process stuck in an uninterruptible system call can outlive SIGKILL
+        for a while; subprocess's own reaper collects it later). `exc` is
+        ignored: a child's end is its exit status.
         """
-        if self._ended:
-            return
         if self.returncode is None:
             with contextlib.suppress(ProcessLookupError):  # exited just now: reaped below
                 self.signal_process("KILL")
@@ -312,13 +310,29 @@ class ProcessTransport(Transport):
             if not self._reap():
                 log.warning("child %d did not die within %s s of SIGKILL", self.pid, KILL_WAIT)
                 self.returncode = -signal.SIGKILL
-        if self._poll_timer is not None:
-            self._poll_timer.cancel()
+        self._connection_lost(exc)
+
+    def _tell_lost(self, exc: BaseException | None) -> None:
+        """The protocol's last word is `process_ended(returncode)`."""
+        self._tell("process_ended", self.returncode)
+
+    def _stop_reading(self) -> None:
+        """Nothing: a child's output is read to the end, even after close()."""
+
+    def _discard_buffer(self) -> None:
+        """Drop what waits for stdin, and close it: nothing more goes to the child."""
+        self._drop_stdin()
+
+    def _release(self) -> None:
+        """Close what abort() left open: the output pipes, the waitpid() timer."""
         for fd in list(self._readers):
             self._close_reader(fd)
-        self._maybe_end()
+        if self._poll_timer is not None:
+            self._poll_timer.cancel()
+            self._poll_timer = None
 
     def is_closing(self) -> bool:
+        """True once nothing more can be written: stdin closed or closing (the child may run on)."""
         return self._stdin is None or self._stdin_closing
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:

@@ -179,10 +179,8 @@ class StandardIO(Transport):
 
     # -- closing: the skeleton's hooks (transport.py) ---------------------------
 
-    def _buffered(self) -> bool:
-        return self._writer.size > 0
-
-    def _close_when_flushed(self) -> None:
+    def _shut_down(self) -> None:
+        """After close(): lose the connection once stdout's buffer is flushed."""
         self._writer.when_flushed(lambda: self._reactor.call_soon(self._connection_lost, None))
 
     def _discard_buffer(self) -> None:

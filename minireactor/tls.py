@@ -49,11 +49,16 @@ class TLSTransport(Transport):
     over whatever moves them: every backend, threaded included, unchanged.
 
     Closing: TLS ends a session with a *close_notify* alert, which ends both
-    directions, so there is no half-close (`can_write_eof()` is False).
-    `close()` sends close_notify, then closes TCP; a close_notify received
-    is `eof_received()`. The skeleton (transport.py) calls the protocol;
-    an error there aborts the TCP connection underneath (`_force_close`),
-    whose `connection_lost` then ends this session.
+    directions, so there is no half-close (`can_write_eof()` is False); a
+    close_notify received is `eof_received()`. The states are the
+    skeleton's (transport.py), and so are `close()` and `abort()`; the
+    hooks say how a session ends. `_shut_down` (close) sends close_notify,
+    then closes TCP; `_end_now` (abort, or an error in the protocol) aborts
+    TCP. Either way the TCP transport's `connection_lost` arrives here and
+    is the session's end: the skeleton's `_connection_lost`, run once.
+    `_tell_lost` says `connection_lost` to the protocol, or
+    `handshake_failed` to whoever is waiting if the handshake never
+    finished; `_after_lost` calls `on_lost` (after a handshake only).
 
     Args:
         reactor: the reactor (for the handshake timer and shutdown tracking).
@@ -98,6 +103,9 @@ class TLSTransport(Transport):
         # At shutdown the reactor should close *us* (close_notify first).
         self._reactor.disown(transport)
         self._reactor.own(self)
+        if self._closing:  # closed or aborted before TCP came: end, no handshake
+            transport.abort()
+            return
         self._timer = self._reactor.call_later(self._handshake_timeout, self._timed_out)
         self._handshake()
 
@@ -120,19 +128,8 @@ class TLSTransport(Transport):
         return self._tell("eof_received")  # type: ignore[no-any-return]
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        self._lost = True
-        if self._timer is not None:
-            self._timer.cancel()
-        self._reactor.disown(self)
-        reason = self._error or exc
-        if self._protocol is None:
-            self._handshake_failed(
-                reason or ConnectionResetError("the connection closed before the TLS handshake")
-            )
-            return
-        self._tell("connection_lost", reason)
-        if self.on_lost is not None:
-            self.on_lost(reason)
+        """TCP is gone, however it went: the session ends (our reason first, if we had one)."""
+        self._connection_lost(self._error or exc)
 
     def pause_writing(self) -> None:
         self._tcp_paused = True
@@ -176,7 +173,10 @@ class TLSTransport(Transport):
         self._fail(ConnectTimeoutError(f"TLS handshake not done after {self._handshake_timeout} s"))
 
     def _fail(self, exc: BaseException) -> None:
-        """End the connection because of `exc` (reported in connection_lost)."""
+        """End the session because of `exc`: close TCP (it flushes any alert we queued).
+
+        No close_notify: the session failed. `exc` is the reason the end reports.
+        """
         if self._error is None:
             self._error = exc
         self._closing = True
@@ -273,39 +273,57 @@ class TLSTransport(Transport):
         """Ciphertext bytes not yet taken by the kernel."""
         return int(self._tcp.get_write_buffer_size())
 
-    # -- closing --------------------------------------------------------------
+    # -- closing: the skeleton's hooks (transport.py) ---------------------------
 
-    def close(self) -> None:
-        """Send what is written, then close_notify, then close TCP. Idempotent."""
-        if self._closing:
-            return
-        self._closing = True
-        if self._protocol is None:
-            self._tcp.close()  # still handshaking: no session to close
-        else:
-            self._close_notify()
+    def _shut_down(self) -> None:
+        """close(): what is written, then close_notify, then close TCP (it flushes first).
 
-    def _close_notify(self) -> None:
-        # unwrap() queues our close_notify, then raises SSLWantReadError
-        # because theirs has not come: we need not wait for it.
-        with contextlib.suppress(ssl.SSLError):
-            self._sslobj.unwrap()
-        self._flush()
-        self._tcp.close()
-
-    def abort(self, exc: BaseException | None = None) -> None:
-        """Close the TCP connection now, without close_notify; `connection_lost` gets `exc`."""
-        self._closing = True
+        While still handshaking there is no session to close: just close TCP.
+        """
+        if self._protocol is not None:
+            # unwrap() queues our close_notify, then raises SSLWantReadError
+            # because theirs has not come: we need not wait for it.
+            with contextlib.suppress(ssl.SSLError):
+                self._sslobj.unwrap()
+            self._flush()
         if self._tcp is not None:
-            self._tcp.abort(exc)
+            self._tcp.close()
 
-    def is_closing(self) -> bool:
-        return self._closing
+    def _end_now(self, exc: BaseException | None) -> None:
+        """abort() or a protocol error: abort TCP at once, without close_notify.
 
-    def _force_close(self, exc: BaseException | None) -> None:
-        """The skeleton's reaction to a protocol error: abort TCP, reporting `exc`."""
+        `exc` is kept as the reason (unless one came first); TCP's
+        `connection_lost` then ends the session with it.
+        """
         self._error = self._error or exc
-        self.abort()
+        if self._tcp is not None:  # (else connection_made will abort it)
+            self._tcp.abort()
+
+    def _tell_lost(self, exc: BaseException | None) -> None:
+        """`connection_lost` after a handshake; before one, `handshake_failed`."""
+        if self._protocol is not None:
+            self._tell("connection_lost", exc)
+        else:
+            self._handshake_failed(
+                exc or ConnectionResetError("the connection closed before the TLS handshake")
+            )
+
+    def _after_lost(self, exc: BaseException | None) -> None:
+        """`on_lost` (a client's `client_connection_lost`), after a handshake only."""
+        if self._protocol is not None and self.on_lost is not None:
+            self.on_lost(exc)
+
+    def _release(self) -> None:
+        """The TCP transport closes its own socket; we only stop the handshake timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _stop_reading(self) -> None:
+        """Nothing to do: `_decrypt` stops once closing, and TCP stops when closed."""
+
+    def _discard_buffer(self) -> None:
+        """Nothing to do: ciphertext goes to TCP at once (`_flush`); its abort drops it."""
 
     # -- information ----------------------------------------------------------
 
@@ -321,4 +339,5 @@ class TLSTransport(Transport):
     def __repr__(self) -> str:
         side = "server" if self._sslobj.server_side else "client"
         state = "handshaking" if self._protocol is None else "open"
-        return f"<TLSTransport {side} {'closing' if self._closing else state}>"
+        state = "closed" if self._lost else "closing" if self._closing else state
+        return f"<TLSTransport {side} {state}>"
