@@ -15,8 +15,10 @@ import gc
 import os
 import shutil
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -159,6 +161,30 @@ def _tk_windows_die_on_the_main_thread(request: pytest.FixtureRequest) -> Iterat
     yield
     if _uses_tk(request.node):
         gc.collect()
+
+
+@pytest.fixture(scope="module")
+def ca() -> Any:
+    """A test certificate authority (trustme), for the TLS tests."""
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def server_context(ca: Any) -> ssl.SSLContext:
+    """A server TLS context with a certificate for localhost and 127.0.0.1, signed by `ca`."""
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(ctx)
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def client_context(ca: Any) -> ssl.SSLContext:
+    """A client TLS context that trusts `ca`."""
+    ctx = ssl.create_default_context()
+    ca.configure_trust(ctx)
+    return ctx
 
 
 def spin(reactor: Reactor, until: Callable[[], bool], timeout: float = 10.0) -> None:

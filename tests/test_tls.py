@@ -29,25 +29,6 @@ from minireactor.tls_endpoints import connect_tls, listen_tls
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def server_context(ca: trustme.CA) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", "127.0.0.1").configure_cert(ctx)
-    return ctx
-
-
-@pytest.fixture(scope="module")
-def client_context(ca: trustme.CA) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ca.configure_trust(ctx)
-    return ctx
-
-
 class Echo(Protocol):
     """An echo server that respects flow control: it stops reading while
     its own writes are paused, so a fast client cannot bloat its buffer."""

@@ -20,7 +20,6 @@ import ssl
 from typing import Any
 
 import pytest
-import trustme
 from conftest import open_fds, spin
 
 from minireactor import ClientFactory, Factory, Protocol, Reactor
@@ -36,25 +35,6 @@ IGNORES_TERM = ["sh", "-c", 'trap "" TERM; echo ready; exec sleep 30']
 
 
 # -- TLS ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture(scope="module")
-def server_context(ca: trustme.CA) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", "127.0.0.1").configure_cert(ctx)
-    return ctx
-
-
-@pytest.fixture(scope="module")
-def client_context(ca: trustme.CA) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ca.configure_trust(ctx)
-    return ctx
 
 
 class Peer(Protocol):
