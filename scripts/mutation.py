@@ -68,6 +68,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         [
             "tests/test_backends_mutants.py",
             "tests/test_backends.py",
+            "tests/test_dispatch.py",
             "tests/test_reactor.py",
             "tests/test_hosted.py",
             "tests/test_asyncio_backend.py",
