@@ -259,8 +259,8 @@ class LoopCore:
     def _dispatch(self, events: list[tuple[int, int]]) -> None:
         """Run the reader and writer callbacks of the descriptors that are ready.
 
-        TROUBLE (an error, a hang-up) runs both; a descriptor dropped since the
-        wait, or not ours, is skipped (descriptors.py). The hottest loop: no `_call`.
+        TROUBLE (an error, a hang-up) runs both; `Descriptors.watch_for`, inlined,
+        skips what was dropped since the wait or is not ours. The hottest loop: no `_call`.
         """
         watches = self._watches
         dropped = self._dropped

@@ -57,25 +57,31 @@ class Descriptors:
 
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
-        self._watches: dict[int, FdWatch] = {}
-        self.watches = self._watches  # read-only outside: the core's dispatch looks up here
+        self.watches: dict[int, FdWatch] = {}  # read-only outside this class
         self.dropped: set[int] = set()  # unregistered since the last wait (see above)
 
     def __len__(self) -> int:
-        return len(self._watches)
+        return len(self.watches)
+
+    def watch_for(self, fd: int) -> FdWatch | None:
+        """The watch an event for `fd` goes to: None if dropped since the wait, or not ours.
+
+        `LoopCore._dispatch` inlines this (it runs once per event).
+        """
+        return None if fd in self.dropped else self.watches.get(fd)
 
     def set_reader(self, fd: int, callback: Callable[[], Any]) -> None:
-        watch = self._watches.get(fd) or FdWatch(fd)
+        watch = self.watches.get(fd) or FdWatch(fd)
         watch.reader = callback
         self._update(watch)
 
     def set_writer(self, fd: int, callback: Callable[[], Any]) -> None:
-        watch = self._watches.get(fd) or FdWatch(fd)
+        watch = self.watches.get(fd) or FdWatch(fd)
         watch.writer = callback
         self._update(watch)
 
     def remove_reader(self, fd: int) -> bool:
-        watch = self._watches.get(fd)
+        watch = self.watches.get(fd)
         if watch is None or watch.reader is None:
             return False
         watch.reader = None
@@ -83,7 +89,7 @@ class Descriptors:
         return True
 
     def remove_writer(self, fd: int) -> bool:
-        watch = self._watches.get(fd)
+        watch = self.watches.get(fd)
         if watch is None or watch.writer is None:
             return False
         watch.writer = None
@@ -93,13 +99,13 @@ class Descriptors:
     def _update(self, watch: FdWatch) -> None:
         """Tell the backend what we now want from `watch.fd`."""
         events = watch.events()
-        registered = self._watches.get(watch.fd)
+        registered = self.watches.get(watch.fd)
         if registered is None:
             if events:
                 self._backend.register(watch.fd, events)
-                self._watches[watch.fd] = watch
+                self.watches[watch.fd] = watch
         elif not events:
-            del self._watches[watch.fd]
+            del self.watches[watch.fd]
             self.dropped.add(watch.fd)
             self._backend.unregister(watch.fd)
         else:
@@ -107,6 +113,6 @@ class Descriptors:
 
     def clear(self) -> None:
         """Unregister every descriptor (the core is closing)."""
-        for fd in list(self._watches):
+        for fd in list(self.watches):
             self._backend.unregister(fd)
-        self._watches.clear()
+        self.watches.clear()

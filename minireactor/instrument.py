@@ -85,10 +85,10 @@ class TimedCalls:
 
     def dispatch(self, events: list[tuple[int, int]]) -> None:
         """`LoopCore._dispatch` through the timed `call`."""
-        watches, dropped = self._descriptors.watches, self._descriptors.dropped
+        watch_for = self._descriptors.watch_for
         for fd, mask in events:
-            watch = watches.get(fd)
-            if watch is None or fd in dropped:  # as in LoopCore._dispatch
+            watch = watch_for(fd)
+            if watch is None:
                 continue
             if mask & READABLE and watch.reader is not None:
                 self.call(watch.reader, (), "callback")
