@@ -9,8 +9,10 @@ and timers on it and shuts down cleanly, the hook is general, not asyncio's.
 from __future__ import annotations
 
 import contextlib
+import os
 import selectors
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +20,7 @@ from typing import Any
 import pytest
 from support import Echo
 
-from minireactor import Factory, Reactor
+from minireactor import Factory, Protocol, Reactor
 from minireactor.backends.base import READ, WRITE
 from minireactor.backends.hosted import Cancel, HostedBackend
 from minireactor.errors import BackendError
@@ -122,3 +124,101 @@ def test_start_refuses_a_backend_that_waits_by_itself(backend: str) -> None:
             reactor.start()
     finally:
         reactor.close()
+
+
+# -- shutdown inside one host callback: the backend waits by itself -----------
+
+
+def test_poll_with_nothing_noted_asks_the_kernel_for_its_own_descriptors() -> None:
+    """Shutdown flushes inside one host callback, so the host cannot report events
+    meanwhile: `poll()` with nothing noted selects on the watched descriptors itself."""
+    host = ManualHost()
+    r, w = os.pipe()
+    quiet_r, quiet_w = os.pipe()  # never written: readable never, writable always
+    try:
+        host.register(r, READ)
+        host.register(w, WRITE)
+        host.register(quiet_w, 0)  # watched for nothing: must not be reported
+        host.register(quiet_r, READ)
+        assert host.poll(5.0) == [(w, WRITE)]  # only the writable end, WRITE alone
+        os.write(w, b"x")
+        host.modify(w, 0)
+        assert host.poll(5.0) == [(r, READ)]
+        host.modify(w, WRITE)
+        assert sorted(host.poll(5.0)) == sorted([(r, READ), (w, WRITE)])
+        host.modify(w, 0)
+        host.modify(r, READ | WRITE)  # a pipe's read end is never writable
+        assert host.poll(5.0) == [(r, READ)]
+    finally:
+        host.close()
+        for fd in (r, w, quiet_r, quiet_w):
+            os.close(fd)
+
+
+def test_poll_reports_read_and_write_of_one_descriptor_together() -> None:
+    host = ManualHost()
+    a, b = socket.socketpair()
+    try:
+        b.send(b"x")
+        host.register(a.fileno(), READ | WRITE)
+        assert host.poll(5.0) == [(a.fileno(), READ | WRITE)]
+    finally:
+        host.close()
+        a.close()
+        b.close()
+
+
+def test_poll_waits_its_timeout_when_nothing_is_ready_and_not_at_all_for_zero() -> None:
+    host = ManualHost()
+    r, w = os.pipe()
+    try:
+        host.register(r, READ)
+        started = time.monotonic()
+        assert host.poll(0.05) == []
+        assert time.monotonic() - started >= 0.04
+        os.write(w, b"x")
+        # a zero timeout is a host pass: only what the host noted counts, no system call
+        assert host.poll(0) == []
+        host._note(r, READ)
+        assert host.poll(0) == [(r, READ)]
+        assert host.poll(0) == []  # reported once
+    finally:
+        host.close()
+        os.close(r)
+        os.close(w)
+
+
+def test_a_hosted_reactor_flushes_a_big_reply_at_shutdown() -> None:
+    """`stop()` with 4 MiB still buffered: the shutdown flush, run inside one host
+    callback, must wait on the socket itself until the peer has read it all."""
+    payload = bytes(range(256)) * (4 * 4096)
+
+    made: list[Any] = []
+
+    class Blurt(Protocol):
+        def connection_made(self, transport: Any) -> None:
+            made.append(transport)
+            transport.write(payload)  # far more than the socket buffers hold
+            transport.close()
+
+    host = ManualHost()
+    reactor = Reactor(backend=host, shutdown_timeout=10.0)
+    reactor.start()
+    port = reactor.listen_tcp(0, Factory.for_protocol(Blurt))
+    client = socket.create_connection(port.address)
+    received = bytearray()
+    reader = threading.Thread(target=_read_all, args=(client, received), daemon=True)
+    turn_until(host, lambda: bool(made))
+    reactor.call_soon(reactor.stop)
+    reader.start()  # the peer reads only once the reactor is stopping
+    started = time.monotonic()
+    turn_until(host, lambda: reactor.closed, timeout=30.0)
+    reader.join(30.0)
+    assert bytes(received) == payload
+    assert time.monotonic() - started < 8.0  # not the shutdown timeout's abort
+    client.close()
+
+
+def _read_all(sock: socket.socket, into: bytearray) -> None:
+    while chunk := sock.recv(65536):
+        into.extend(chunk)
