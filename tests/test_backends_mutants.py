@@ -11,12 +11,19 @@ Read next: RELIABILITY.md, "Mutation testing".
 from __future__ import annotations
 
 import os
+import select
+import socket
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from minireactor.backends import READ, TROUBLE, Backend, create_backend
+from minireactor.backends import READ, TROUBLE, WRITE, Backend, create_backend
+from minireactor.backends.select import FD_SETSIZE, SelectBackend
+from minireactor.backends.threaded import ThreadedBackend
+from minireactor.errors import FileDescriptorTooLarge
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -76,3 +83,117 @@ def test_an_empty_poll_never_returns_before_its_timeout(waiter: Backend, timeout
         started = time.monotonic()
         assert waiter.poll(timeout) == []
         assert time.monotonic() - started >= timeout
+
+
+def test_modify_to_other_events_and_to_none(waiter: Backend) -> None:
+    """A watch moved from READ to WRITE reports WRITE; a watch for nothing reports nothing."""
+    a, b = socket.socketpair()
+    try:
+        waiter.register(a.fileno(), READ)
+        assert waiter.poll(0.05) == []  # writable, but only READ is wanted
+        waiter.modify(a.fileno(), WRITE)
+        assert poll_until(waiter) == [(a.fileno(), WRITE)]
+        waiter.modify(a.fileno(), 0)
+        b.send(b"x")
+        assert waiter.poll(0.2) == []  # readable and writable, watched for neither
+        waiter.modify(a.fileno(), READ)
+        assert poll_until(waiter) == [(a.fileno(), READ)]
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("first", [READ, WRITE])
+def test_only_the_events_watched_now_are_reported(waiter: Backend, first: int) -> None:
+    """A socket both readable and writable, watched for one event, then moved to the other."""
+    a, b = socket.socketpair()
+    try:
+        b.send(b"x")  # `a` is readable and writable from here on
+        fd = a.fileno()
+        other = WRITE if first == READ else READ
+        waiter.register(fd, first)
+        assert poll_until(waiter) == [(fd, first)]
+        waiter.modify(fd, other)
+        assert poll_until(waiter) == [(fd, other)]
+        waiter.modify(fd, READ | WRITE)
+        assert poll_until(waiter) == [(fd, READ | WRITE)]
+        waiter.unregister(fd)
+        assert waiter.poll(0.1) == []  # unregistered: never reported again
+    finally:
+        a.close()
+        b.close()
+
+
+def test_registering_twice_is_refused_by_name(waiter: Backend, pipe: tuple[int, int]) -> None:
+    r, _ = pipe
+    waiter.register(r, READ)
+    with pytest.raises(KeyError, match=f"^'descriptor {r} is already registered'$"):
+        waiter.register(r, READ)
+
+
+def test_no_timeout_means_wait_for_the_event(waiter: Backend, pipe: tuple[int, int]) -> None:
+    """poll(None) blocks until something happens, however long: never an early empty answer."""
+    r, w = pipe
+    waiter.register(r, READ)
+    writer = threading.Timer(1.2, os.write, (w, b"x"))  # longer than any rounding to a second
+    writer.start()
+    try:
+        assert waiter.poll(None) == [(r, READ)]
+    finally:
+        writer.join()
+
+
+# -- the select backend's descriptor limit ----------------------------------------
+
+
+def test_select_refuses_descriptors_from_fd_setsize_on() -> None:
+    backend = SelectBackend()
+    try:
+        backend.register(FD_SETSIZE - 1, READ)  # no system call at registration
+        with pytest.raises(FileDescriptorTooLarge, match=f"descriptor {FD_SETSIZE}: select"):
+            backend.register(FD_SETSIZE, READ)
+    finally:
+        backend.unregister(FD_SETSIZE - 1)
+
+
+# -- the threaded backend's watcher threads ---------------------------------------
+
+
+def _watcher_threads(fd: int) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"minireactor-watcher-fd{fd}"]
+
+
+def _cpu_seconds(thread: threading.Thread) -> float:
+    """CPU time a thread has run so far (Linux: /proc/self/task/TID/schedstat, in ns)."""
+    schedstat = Path(f"/proc/self/task/{thread.native_id}/schedstat")
+    return int(schedstat.read_text().split()[0]) / 1e9
+
+
+@pytest.mark.skipif(not hasattr(select, "poll"), reason="the threaded backend needs poll(2)")
+def test_watcher_threads_are_named_daemons_that_close_stops(pipe: tuple[int, int]) -> None:
+    r, _ = pipe
+    backend = ThreadedBackend()
+    backend.register(r, READ)
+    (watcher,) = _watcher_threads(r)
+    assert watcher.daemon  # a forgotten reactor must not keep the interpreter alive
+    backend.close()
+    assert not watcher.is_alive() and not _watcher_threads(r)
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").is_dir() or not hasattr(select, "poll"),
+    reason="needs Linux's per-thread CPU times and poll(2)",
+)
+def test_an_idle_watcher_thread_sleeps_and_does_not_spin(pipe: tuple[int, int]) -> None:
+    """A watcher waits in poll(2) for its descriptor or its interrupt, using no CPU."""
+    r, _ = pipe
+    backend = ThreadedBackend()
+    try:
+        backend.register(r, READ)
+        (watcher,) = _watcher_threads(r)
+        assert backend.poll(0.05) == []  # the watcher is now waiting
+        before = _cpu_seconds(watcher)
+        assert backend.poll(0.3) == []
+        assert _cpu_seconds(watcher) - before < 0.03  # a spinning thread takes ~0.3 s
+    finally:
+        backend.close()

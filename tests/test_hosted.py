@@ -8,10 +8,12 @@ and timers on it and shuts down cleanly, the hook is general, not asyncio's.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import selectors
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +23,7 @@ import pytest
 from support import Echo
 
 from minireactor import Factory, Protocol, Reactor
+from minireactor.backends.asyncio_hosted import AsyncioHostedBackend
 from minireactor.backends.base import READ, WRITE
 from minireactor.backends.hosted import Cancel, HostedBackend
 from minireactor.errors import BackendError
@@ -222,3 +225,188 @@ def test_a_hosted_reactor_flushes_a_big_reply_at_shutdown() -> None:
 def _read_all(sock: socket.socket, into: bytearray) -> None:
     while chunk := sock.recv(65536):
         into.extend(chunk)
+
+
+# -- HostDriver: when the host runs the core's next pass ----------------------
+
+
+class FakeCore:
+    """A core reduced to what the driver asks of it (the `Hostable` protocol)."""
+
+    def __init__(self, backend: HostedBackend) -> None:
+        self.backend = backend
+        self.timeouts: list[float] = []  # what each pass was given
+        self.next: float | None = None  # what next_timeout() answers
+        self.during_pass: Callable[[], Any] = lambda: None
+        self.stopping = self.closed = False
+        self.shut_down = 0
+
+    def iterate(self, timeout: float = 0.0) -> None:
+        self.timeouts.append(timeout)
+        self.during_pass()
+
+    def next_timeout(self) -> float | None:
+        return self.next
+
+    def shutdown(self) -> None:
+        self.shut_down += 1
+
+
+class ClockedHost(ManualHost):
+    """ManualHost on a clock the test sets, counting the timers it is asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 100.0
+
+    def _host_time(self) -> float:
+        return self.now
+
+
+def hosted(next_timeout: float | None = None) -> tuple[ClockedHost, FakeCore]:
+    host = ClockedHost()
+    core = FakeCore(host)
+    core.next = next_timeout
+    host.host(core)  # schedules the first pass
+    return host, core
+
+
+def run_soon(host: ManualHost) -> int:
+    """Run what the host was asked to run soon; return how many there were."""
+    soon, host.soon = host.soon, []
+    for func in soon:
+        func()
+    return len(soon)
+
+
+def test_a_pass_is_asked_for_once_however_often_and_runs_without_waiting() -> None:
+    host, core = hosted()
+    host.work_added()
+    host.work_added()
+    assert run_soon(host) == 1
+    assert core.timeouts == [0.0]  # a hosted pass never blocks the host
+    assert run_soon(host) == 0 and not host.timers  # nothing due: the host just waits
+
+
+def test_work_added_during_a_pass_is_left_to_the_end_of_the_pass() -> None:
+    host, core = hosted(next_timeout=None)
+    core.during_pass = host.work_added  # e.g. a callback calls call_soon()
+    assert run_soon(host) == 1
+    assert host.soon == []  # the pass's end decides (here: nothing is due)
+    core.next = 0.0  # a real core answers 0 when callbacks are ready
+    host.work_added()
+    assert run_soon(host) == 1 and run_soon(host) == 1  # ready work: the next pass at once
+
+
+def test_events_noted_during_a_pass_get_a_pass_now_whatever_the_timers_say() -> None:
+    host, core = hosted(next_timeout=None)
+    core.during_pass = lambda: host._note(7, READ)  # Tk's update() inside a callback
+    run_soon(host)
+    assert len(host.soon) == 1 and not host.timers
+    host, core = hosted(next_timeout=30.0)
+    core.during_pass = lambda: host._note(7, READ)
+    run_soon(host)
+    assert len(host.soon) == 1 and not host.timers
+
+
+def test_the_next_pass_waits_for_the_next_timer_on_the_host_clock() -> None:
+    host, core = hosted(next_timeout=0.5)
+    run_soon(host)
+    assert host.soon == [] and len(host.timers) == 1
+    (timer,) = host.timers
+    # The same due time from later passes keeps the timer; another moves it.
+    host.now += 0.3
+    core.next = 0.2  # due at 100.5 still
+    host.work_added()
+    run_soon(host)
+    assert host.timers == [timer] and not timer.cancelled
+    core.next = 0.1  # due at 100.4 now
+    host.work_added()
+    run_soon(host)
+    assert timer.cancelled and len(host.timers) == 2
+    new = host.timers[-1]
+    assert new.func.__name__ == "_timer_fired"
+    new.func()  # the host's timer fires: a pass is asked for
+    assert run_soon(host) == 1 and core.timeouts[-1] == 0.0
+
+
+def test_no_next_timeout_cancels_the_pending_timer() -> None:
+    host, core = hosted(next_timeout=0.5)
+    run_soon(host)
+    (timer,) = host.timers
+    core.next = None
+    host.work_added()
+    run_soon(host)
+    assert timer.cancelled and host.soon == []
+
+
+def test_a_stopping_core_is_shut_down_by_the_driver_once_and_a_closed_one_left_alone() -> None:
+    host, core = hosted(next_timeout=0.0)
+    core.stopping = True
+    run_soon(host)
+    assert core.shut_down == 1 and host.soon == [] and not host.timers
+    host, core = hosted(next_timeout=0.0)
+    core.closed = True
+    run_soon(host)
+    assert core.timeouts == [] and host.soon == []
+
+
+def test_events_noted_twice_before_a_pass_are_merged() -> None:
+    host = ManualHost()
+    host._note(5, WRITE)
+    assert host.poll(0) == [(5, WRITE)]
+    host._note(5, READ)
+    host._note(5, WRITE)
+    host._note(6, READ)
+    assert host.poll(0) == [(5, READ | WRITE), (6, READ)]
+
+
+# -- the asyncio host ---------------------------------------------------------------
+
+
+def test_the_asyncio_backend_outside_a_running_loop_says_what_to_do() -> None:
+    with pytest.raises(BackendError) as raised:
+        AsyncioHostedBackend()
+    assert str(raised.value) == (
+        "the 'asyncio' backend hosts minireactor on an asyncio loop that is already running "
+        "(as in Jupyter): create the Reactor inside a coroutine or a notebook cell, or choose "
+        "another backend (minireactor.available_backends())"
+    )
+
+
+def test_the_asyncio_backend_is_unavailable_before_asyncio_is_imported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delitem(sys.modules, "asyncio", raising=False)
+    assert AsyncioHostedBackend.is_available() is False
+
+
+@pytest.mark.parametrize("first", [READ, WRITE])
+def test_the_asyncio_host_watches_exactly_the_events_asked_for(first: int) -> None:
+    loop = asyncio.new_event_loop()
+    backend = AsyncioHostedBackend(loop)
+    a, b = socket.socketpair()
+    fd = a.fileno()
+
+    def reported() -> list[tuple[int, int]]:
+        loop.run_until_complete(asyncio.sleep(0.02))  # the host's turn: it notes events
+        return backend.poll(0)
+
+    try:
+        b.send(b"x")  # `a` is readable and writable from here on
+        other = WRITE if first == READ else READ
+        backend.register(fd, first)
+        assert reported() == [(fd, first)]
+        backend.modify(fd, other)
+        assert reported() == [(fd, other)]
+        backend.modify(fd, READ | WRITE)
+        assert reported() == [(fd, READ | WRITE)]
+        backend.modify(fd, first)
+        assert reported() == [(fd, first)]
+        backend.unregister(fd)
+        assert reported() == []
+    finally:
+        backend.close()
+        loop.close()
+        a.close()
+        b.close()
