@@ -67,6 +67,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ],
         [
             "tests/test_backends_mutants.py",
+            "tests/test_waker.py",
             "tests/test_backends.py",
             "tests/test_dispatch.py",
             "tests/test_reactor.py",

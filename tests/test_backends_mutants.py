@@ -15,15 +15,17 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from minireactor.backends import READ, TROUBLE, WRITE, Backend, create_backend
+from minireactor import backends as backends_module
+from minireactor.backends import READ, TROUBLE, WRITE, Backend, backend_class, create_backend
+from minireactor.backends.poll import PollBackend
 from minireactor.backends.select import FD_SETSIZE, SelectBackend
 from minireactor.backends.threaded import ThreadedBackend
-from minireactor.errors import FileDescriptorTooLarge
+from minireactor.errors import BackendError, FileDescriptorTooLarge
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -197,3 +199,89 @@ def test_an_idle_watcher_thread_sleeps_and_does_not_spin(pipe: tuple[int, int]) 
         assert _cpu_seconds(watcher) - before < 0.03  # a spinning thread takes ~0.3 s
     finally:
         backend.close()
+
+
+def test_a_descriptor_closed_before_it_is_unregistered_is_let_go(waiter: Backend) -> None:
+    """Closing first is common (a transport's abort): epoll has then forgotten it already."""
+    r, w = os.pipe()
+    waiter.register(r, READ)
+    os.close(r)
+    os.close(w)
+    waiter.unregister(r)  # no error
+    assert waiter.poll(0.05) == []
+
+
+@pytest.mark.skipif(not hasattr(select, "poll"), reason="the threaded backend needs poll(2)")
+def test_a_stale_report_is_dropped_and_the_rest_of_the_batch_kept() -> None:
+    """A watcher that reported, then was unregistered before poll() took the report:
+    its event is dropped, and the events queued after it still arrive."""
+    backend = ThreadedBackend()
+    (r1, w1), (r2, w2) = os.pipe(), os.pipe()
+    try:
+        backend.register(r1, READ)
+        os.write(w1, b"x")
+        _until(lambda: backend._watchers[r1]._delivered)  # the report is queued
+        backend.unregister(r1)
+        backend.register(r2, READ)
+        os.write(w2, b"x")
+        _until(lambda: backend._watchers[r2]._delivered)  # queued after the stale one
+        assert backend.poll(0) == [(r2, READ)]
+    finally:
+        backend.close()
+        for fd in (r1, w1, r2, w2):
+            os.close(fd)
+
+
+def _until(condition: Callable[[], object], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the watcher thread did not report"
+        time.sleep(0.001)  # another thread's progress: nothing to await here
+
+
+# -- choosing a backend by name (backends/__init__.py) ----------------------------
+
+
+def test_an_unknown_backend_is_refused_with_the_known_ones() -> None:
+    known = [cls.name for cls in backends_module._ALL]
+    with pytest.raises(BackendError) as raised:
+        create_backend("nonesuch")
+    assert str(raised.value) == f"unknown backend 'nonesuch'; known backends are {known}"
+
+
+def test_an_unavailable_backend_is_refused_with_its_reason_and_the_choices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(PollBackend, "is_available", classmethod(lambda cls: False))
+    choices = backends_module.available_backends()
+    with pytest.raises(BackendError) as raised:
+        backend_class("poll")
+    assert str(raised.value) == (
+        f"the 'poll' backend is not available on this machine; choose one of {choices}"
+    )
+    monkeypatch.setattr(
+        PollBackend, "unavailable_reason", classmethod(lambda cls: "no poll(2)"), raising=False
+    )
+    with pytest.raises(BackendError) as raised:
+        backend_class("poll")
+    assert str(raised.value) == (
+        f"the 'poll' backend is not available on this machine (no poll(2)); "
+        f"choose one of {choices}"
+    )
+
+
+def test_auto_is_the_default_and_means_the_environment_or_the_best_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MINIREACTOR_BACKEND", raising=False)
+    best = create_backend()
+    try:
+        assert best.name == backends_module.available_backends()[0]
+    finally:
+        best.close()
+    monkeypatch.setenv("MINIREACTOR_BACKEND", "select")
+    chosen = create_backend("auto")
+    try:
+        assert chosen.name == "select"
+    finally:
+        chosen.close()

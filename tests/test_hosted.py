@@ -410,3 +410,26 @@ def test_the_asyncio_host_watches_exactly_the_events_asked_for(first: int) -> No
         loop.close()
         a.close()
         b.close()
+
+
+def test_a_hosted_backend_refuses_a_second_registration_and_forgets_what_it_dropped() -> None:
+    host, _ = hosted()
+    run_soon(host)  # the first pass
+    r, w = os.pipe()
+    try:
+        host.register(r, READ)
+        with pytest.raises(KeyError, match=f"^'descriptor {r} is already registered'$"):
+            host.register(r, READ)
+        host._note(r, READ)
+        host.unregister(r)  # its noted event must not reach whoever gets the number next
+        assert host.poll(0) == []
+        host.register(r, READ)
+        host.register(w, WRITE)
+        host.close()  # hands every descriptor back to the host, and stops driving
+        assert not host.selector.get_map()
+        pending = list(host.soon)
+        host.work_added()  # after close: nothing to drive, no error
+        assert host.soon == pending
+    finally:
+        os.close(r)
+        os.close(w)

@@ -7,7 +7,9 @@ threaded backend also uses one per watcher thread, to interrupt its poll(2).
 
 Linux's eventfd is one descriptor holding a counter; elsewhere a pipe does
 the same job with two. Writes never block: when the pipe is full, the
-reader is certainly going to wake up anyway.
+reader is certainly going to wake up anyway. A wake-up after `close()` does
+nothing: the descriptor's number may already belong to another file, which
+must not receive our bytes (a lock makes "closed?" and the write one step).
 
 Read next: `../interface.py`, what transports ask of the core.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 
 
 class Waker:
@@ -29,16 +32,19 @@ class Waker:
             os.set_blocking(self._read_fd, False)
             os.set_blocking(self._write_fd, False)
         self._closed = False
+        self._lock = threading.Lock()  # wake() from any thread vs close()
 
     def fileno(self) -> int:
         return self._read_fd
 
     def wake(self) -> None:
         """Make the read end readable; safe from any thread, never blocks."""
-        # Full pipe (BlockingIOError): a wake-up is already pending. Closed
-        # (OSError): the reactor is gone and there is nobody left to wake.
-        with contextlib.suppress(OSError):
-            os.write(self._write_fd, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        with self._lock:
+            if self._closed:
+                return  # nobody left to wake, and the number may be another file's now
+            # Full pipe: a wake-up is already pending.
+            with contextlib.suppress(BlockingIOError):
+                os.write(self._write_fd, b"\x01\x00\x00\x00\x00\x00\x00\x00")
 
     def drain(self) -> None:
         """Consume pending wake-ups (the reader callback, on the loop thread)."""
@@ -50,9 +56,10 @@ class Waker:
             pass  # nothing (more) to read
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        os.close(self._read_fd)
-        if self._write_fd != self._read_fd:
-            os.close(self._write_fd)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            os.close(self._read_fd)
+            if self._write_fd != self._read_fd:
+                os.close(self._write_fd)
