@@ -98,6 +98,7 @@ class Rig:
 
     reactor: Reactor
     kernel: Kernel
+    fd: int  # the kernel socket's descriptor number (fileno() says -1 once it is closed)
     peer: socket.socket
     protocol: Recorder
     transport: TCPTransport
@@ -126,8 +127,9 @@ def make_rig(reactor: Reactor, protocol: Recorder | None = None) -> Rig:
     kernel, peer = loopback_pair()
     protocol = protocol or Recorder()
     on_lost: list[BaseException | None] = []
+    fd = kernel.fileno()
     transport = TCPTransport(reactor, kernel, protocol, on_lost=on_lost.append)
-    return Rig(reactor, kernel, peer, protocol, transport, on_lost)
+    return Rig(reactor, kernel, fd, peer, protocol, transport, on_lost)
 
 
 @pytest.fixture
@@ -322,7 +324,7 @@ def _lost_and_reused(reactor: Reactor, pause_first: bool) -> tuple[Rig, Recorder
     Returns the lost rig, the new transport's protocol and the new peer.
     """
     old = make_rig(reactor)
-    fd = old.kernel.fileno()
+    fd = old.fd
     kernel, peer = loopback_pair()  # made first, so it cannot take the number itself
     if pause_first:
         old.transport.pause_reading()
@@ -411,7 +413,7 @@ def test_a_descriptor_the_reactor_cannot_watch_is_logged_and_closed(
         assert rig.wait_lost() is error
     rig.peer.close()
     # The message as logged (the transport was still open); getMessage() now says "closed".
-    fd, peer = rig.transport._fd, rig.transport.get_extra_info("peername")
+    fd, peer = rig.fd, rig.transport.get_extra_info("peername")
     assert caplog.text.splitlines()[-1].endswith(
         f" cannot watch <TCPTransport fd={fd} open peer={peer}>, closing it: {error}")
     [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
