@@ -77,9 +77,10 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "tcp": (
         ["minireactor/tcp.py"],
-        # test_trace.py: the tracer calls in the read and write paths
-        ["tests/test_tcp_mutants.py", "tests/test_tcp.py", "tests/test_tcp_reset.py",
-         "tests/test_trace.py"],
+        # test_trace.py: the tracer calls in the read and write paths;
+        # test_tcp_scripted.py: a socket whose send() and shutdown() the test scripts
+        ["tests/test_tcp_mutants.py", "tests/test_tcp_scripted.py", "tests/test_tcp.py",
+         "tests/test_tcp_reset.py", "tests/test_trace.py"],
     ),
 }
 

@@ -53,6 +53,7 @@ def test_write_buffer_limit_defaults(reactor: Reactor) -> None:
     spin(reactor, lambda: bool(client.protocols))
     transport = client.protocols[0].transport
     assert transport.get_write_buffer_limits() == (HIGH_WATER // 4, HIGH_WATER)
+    assert [type(mark) for mark in transport.get_write_buffer_limits()] == [int, int]
     transport.set_write_buffer_limits(low=100)  # high follows: four times low
     assert transport.get_write_buffer_limits() == (100, 400)
     transport.set_write_buffer_limits(high=1001)  # low follows: a quarter, rounded down
