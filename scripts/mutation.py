@@ -51,8 +51,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         # the attack corpus (test_grader_sandbox.py) takes 30 s a run: too slow per mutant
         ["tests/test_sandbox_mutants.py"],
     ),
-    # kqueue.py needs BSD/macOS; tk.py and tk_host.py need a display (their
-    # tests skip without one): run this on such a machine to cover them too.
+    # kqueue.py needs BSD/macOS (its tests skip elsewhere: run it there); the
+    # Tk backend is "tk" below, apart because its tests need a display.
     "backends": (
         [
             "minireactor/backends/__init__.py",
@@ -74,6 +74,11 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/test_hosted.py",
             "tests/test_asyncio_backend.py",
         ],
+    ),
+    # Needs Tk and a display: tests/conftest.py starts Xvfb when DISPLAY is unset.
+    "tk": (
+        ["minireactor/backends/tk.py", "minireactor/backends/tk_host.py"],
+        ["tests/test_tk_backend.py"],
     ),
     "tcp": (
         ["minireactor/tcp.py"],
