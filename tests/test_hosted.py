@@ -162,8 +162,12 @@ def test_poll_reports_read_and_write_of_one_descriptor_together() -> None:
     host = ManualHost()
     a, b = socket.socketpair()
     try:
-        b.send(b"x")
-        host.register(a.fileno(), READ | WRITE)
+        b.send(b"x")  # `a` is readable and writable
+        host.register(a.fileno(), 0)
+        assert host.poll(0.05) == []  # watched for nothing
+        host.modify(a.fileno(), WRITE)
+        assert host.poll(5.0) == [(a.fileno(), WRITE)]  # not READ: it was not asked for
+        host.modify(a.fileno(), READ | WRITE)
         assert host.poll(5.0) == [(a.fileno(), READ | WRITE)]
     finally:
         host.close()
