@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -285,3 +286,29 @@ def test_auto_is_the_default_and_means_the_environment_or_the_best_here(
         assert chosen.name == "select"
     finally:
         chosen.close()
+
+
+class _RecordingPoller:
+    """Stands in for select.poll(): records the timeout each wait is given."""
+
+    def __init__(self) -> None:
+        self.asked: list[int | None] = []
+
+    def poll(self, ms: int | None) -> list[tuple[int, int]]:
+        self.asked.append(ms)
+        return []
+
+
+class _RecordedPoll(PollBackend):
+    def _new_poller(self) -> Any:  # the hook epoll.py also uses
+        return _RecordingPoller()
+
+
+def test_poll_turns_seconds_into_whole_milliseconds_rounding_up() -> None:
+    """poll(2) counts milliseconds: 0 stays 0 (a pass with work ready must not sleep),
+    a part of a millisecond is a whole one (never wake before a timer is due), and
+    whole milliseconds stay exact."""
+    backend = _RecordedPoll()
+    for seconds in (0, 0.0003, 0.001, 0.0015, 1.0, 2.5, None):
+        backend.poll(seconds)
+    assert backend._poller.asked == [0, 1, 1, 2, 1000, 2500, None]
