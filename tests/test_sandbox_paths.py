@@ -25,6 +25,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -316,6 +317,44 @@ def test_a_subreaper_sweeps_the_tests_daemons_not_its_own_older_children(
     finally:
         display.kill()
         display.wait()
+
+
+_WAITS_FOR_THE_GRADER = """\
+def test_probe():
+    with open({go!r}, "w"):
+        pass  # the test has started
+    with open({done!r}) as done:
+        done.read()  # until the grader has started a process of its own
+"""
+
+
+def test_without_contain_orphans_the_graders_younger_children_are_left_alone(
+        tmp_path: Path) -> None:
+    """A notebook's `check()` shares its process: what else it starts is not the test's."""
+    go, done = tmp_path / "go", tmp_path / "done"
+    os.mkfifo(go)
+    os.mkfifo(done)
+    own: list[subprocess.Popen[bytes]] = []
+
+    def start_own_process() -> None:
+        with open(go):  # opens once the test opened it to write
+            pass
+        own.append(subprocess.Popen(["sleep", "60"], start_new_session=True))
+        with open(done, "w"):
+            pass
+
+    helper = threading.Thread(target=start_own_process, daemon=True)  # never blocks the exit
+    helper.start()
+    try:
+        source = _WAITS_FOR_THE_GRADER.format(go=str(go), done=str(done))
+        verdict = grade(Policy(isolation="none", cgroups=False), source, tmp_path)
+        helper.join(timeout=30)
+        assert verdict.passed, verdict.output()
+        assert own and own[0].poll() is None  # younger than the test, yet not swept
+    finally:
+        for proc in own:
+            proc.kill()
+            proc.wait()
 
 
 # --- the memory cap ---------------------------------------------------------------------
