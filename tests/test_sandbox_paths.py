@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 
 import minireactor.grader.sandbox as sandbox_module
+import minireactor.grader.verdict as verdict_module
 from minireactor.grader.bwrap import find_bwrap
 from minireactor.grader.cgroups import Cgroups
 from minireactor.grader.runner import PACKAGE_ROOT
@@ -114,8 +115,12 @@ def test_only_bubblewrap_asks_the_interpreter_for_its_folders(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The fallback binds nothing, so it starts no interpreter to ask (a slow probe)."""
     asked: list[str] = []
-    monkeypatch.setattr(sandbox_module, "python_folders",
-                        lambda python: asked.append(python) or ())
+
+    def python_folders(python: str) -> tuple[str, ...]:
+        asked.append(python)
+        return ()
+
+    monkeypatch.setattr(sandbox_module, "python_folders", python_folders)
     Sandbox(Policy(isolation="none", cgroups=False), [])
     assert asked == []
     if HAS_BWRAP:
@@ -224,11 +229,12 @@ def test_who_may_report_and_whose_exit_the_grader_waits_for(
     must be empty (bwrap names its first process on --info-fd) before the verdict."""
     pids: list[int | None] = []
     infos: list[bytes] = []
-    real_judge, real_wait = sandbox_module.judge, sandbox_module._wait_for_namespace
+    real_wait = sandbox_module._wait_for_namespace
 
-    def judge(*args: object, **kwargs: object) -> Verdict:
-        pids.append(args[6] if len(args) > 6 else kwargs.get("pid"))  # type: ignore[arg-type]
-        return real_judge(*args, **kwargs)  # type: ignore[arg-type]
+    def judge(proc: subprocess.Popen[bytes], report: bytes, token: str, timed_out: bool,
+              limits: Limits, oom_kills: int = 0, pid: int | None = None) -> Verdict:
+        pids.append(pid)
+        return verdict_module.judge(proc, report, token, timed_out, limits, oom_kills, pid)
 
     def wait_for_namespace(info: bytes, *args: float) -> None:
         infos.append(info)
