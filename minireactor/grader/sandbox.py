@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .bwrap import GRADE_DIR, Binds, Bubblewrap, find_bwrap, python_folders
@@ -188,6 +188,9 @@ class Sandbox:
             shutil.rmtree(base, ignore_errors=True)
 
     def _run_in(self, base: Path, job: Job) -> Verdict:
+        # The helper folders are the grader's paths (`grade --exercises exercises`
+        # makes them relative); the child and bwrap start elsewhere, in work/.
+        job = replace(job, extra_path=tuple(os.path.abspath(p) for p in job.extra_path))
         workdir, subdir = self._prepare(base, job)
         token = secrets.token_hex(16)
         job_r, job_w = os.pipe()
