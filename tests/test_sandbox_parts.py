@@ -437,8 +437,9 @@ def test_family_takes_the_graders_younger_orphans_only() -> None:
     # `born` given: the first process's own row no longer counts
     assert family(10, table, grader, {34}, born=99) == {10, 30, 31, 35}
     assert family(10, table, grader, {34}, born=150) == {10}
-    # without a row for the first process, any orphan is younger than "unknown"
-    assert family(10, table[1:], grader, {34}) == {30, 31, 32, 35}
+    # without a row for the first process its age is unknown (0): any orphan is younger
+    early = _p(37, ppid=grader, start=1)
+    assert family(10, [*table[1:], early], grader, {34}) == {30, 31, 32, 35, 37}
 
 
 @needs_proc
@@ -1313,3 +1314,18 @@ def test_parents_makes_missing_folders_world_readable_once() -> None:
     assert _parents("/usrlocal/y", made) == ["--perms", "0755", "--dir", "/usrlocal"]
     assert _parents(f"{GRADE_DIR}/work", set()) == ["--perms", "0755", "--dir", "/",
                                                      "--perms", "0755", "--dir", "/grade"]
+
+
+def test_bwrap_binds_every_real_system_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a host without merged /usr (/bin a folder of its own), each folder is bound."""
+    folders = {"/usr", "/bin", "/lib", "/lib32"}
+    monkeypatch.setattr(os.path, "islink", lambda p: p == "/sbin")
+    monkeypatch.setattr(os.path, "isdir", lambda p: p in folders)
+    monkeypatch.setattr(os, "readlink", lambda p: "usr/sbin" if p == "/sbin" else "?")
+    argv = Bubblewrap("/x/bwrap").command(["prog"], binds=Binds((), (), None, None))
+    for folder in ("/usr", "/bin", "/lib", "/lib32"):
+        at = argv.index(folder)
+        assert argv[at - 1:at + 2] == ["--ro-bind", folder, folder]
+    at = argv.index("/sbin")
+    assert argv[at - 2:at + 1] == ["--symlink", "usr/sbin", "/sbin"]
+    assert "/lib64" not in argv and "/libx32" not in argv  # neither here: left out
