@@ -37,6 +37,7 @@ from typing import Any, cast
 import pytest
 
 from minireactor.grader import cgroups as cgroups_module
+from minireactor.grader import sweep as sweep_module
 from minireactor.grader.bwrap import GRADE_DIR, Binds, Bubblewrap, _parents
 from minireactor.grader.cgroups import Cgroups, _own_groups, _stale, _writable
 from minireactor.grader.cgroups import TestGroup as Group
@@ -1329,3 +1330,60 @@ def test_bwrap_binds_every_real_system_folder(monkeypatch: pytest.MonkeyPatch) -
     at = argv.index("/sbin")
     assert argv[at - 2:at + 1] == ["--symlink", "usr/sbin", "/sbin"]
     assert "/lib64" not in argv and "/libx32" not in argv  # neither here: left out
+
+
+@needs_proc
+@pytest.mark.timeout(30)
+def test_sweep_after_the_first_process_was_reaped_still_knows_its_age() -> None:
+    """The sandbox reaps the test's first process before sweeping: `born` stands in for it."""
+    me = os.getpid()
+    older = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    _next_tick(start_ticks(older.pid))
+    root = subprocess.Popen(["sh", "-c", "sleep 60 & echo $!"], stdout=subprocess.PIPE,
+                            start_new_session=True)
+    born = start_ticks(root.pid)
+    younger = None
+    try:
+        assert root.stdout is not None
+        left = int(root.stdout.readline())  # still in the first process's group
+        root.wait()  # reaped: no row any more
+        _next_tick(born)
+        younger = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        assert sweep(root.pid, me, set(), born=born) == 2
+        assert _dead(left) and _dead(younger.pid)
+        assert _state(older.pid) in ("S", "R")  # the grader's, from before the test
+    finally:
+        _kill_pids(_in_session(root.pid))
+        _kill(older)
+        if younger is not None:
+            younger.returncode = 0 if _state(younger.pid) == "gone" else None
+            _kill(younger)
+
+
+@needs_proc
+@pytest.mark.timeout(30)
+def test_sweep_skips_processes_it_cannot_signal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One that exited since the scan, or belongs to another user: the rest still die."""
+    root = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    gone, foreign = 999999998, 999999997  # in the table, but never signalled
+    real_table, real_kill = sweep_module.process_table, os.kill
+
+    def table() -> list[Proc]:
+        return [*real_table(), Proc(gone, 1, root.pid, root.pid, False),
+                Proc(foreign, 1, root.pid, root.pid, False)]
+
+    def kill(pid: int, sig: int) -> None:
+        if pid == gone:
+            raise ProcessLookupError(pid)
+        if pid == foreign:
+            raise PermissionError(pid)
+        real_kill(pid, sig)
+
+    monkeypatch.setattr(sweep_module, "process_table", table)
+    monkeypatch.setattr(os, "kill", kill)
+    try:
+        assert sweep(root.pid, None, set(), deadline=0.5) == 3  # the two stay "alive"
+        assert root.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        monkeypatch.undo()
+        _kill(root)
