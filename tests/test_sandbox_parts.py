@@ -83,6 +83,7 @@ def test_verdict_defaults_and_output_word_for_word() -> None:
     assert Verdict(True, "", stdout="o").output() == "--- stdout ---\no"
 
 
+@pytest.mark.timeout(10)
 def test_parse_report_accepts_the_childs_pass_and_fail() -> None:
     assert parse_report(header(7, "PASS", 0), TOKEN, 7) == (True, "")
     body = "assert 1 == 2 — é".encode()
@@ -97,6 +98,7 @@ def test_parse_report_accepts_the_childs_pass_and_fail() -> None:
     assert parse_report(header(7, "pass", 0), TOKEN, 7) == (False, "")
 
 
+@pytest.mark.timeout(10)  # a mutant that loops forever fails fast
 def test_parse_report_refuses_forgeries() -> None:
     good = header(7, "PASS", 0)
     assert parse_report(good, "f" * 32, 7) is None  # another token
@@ -110,8 +112,14 @@ def test_parse_report_refuses_forgeries() -> None:
     assert parse_report(b"MRG2 %s 7 PASS 0\n" % TOKEN.encode(), TOKEN, 7) is None
     assert parse_report(b"MRG1  %s 7 PASS 0\n" % TOKEN.encode(), TOKEN, 7) is None
     assert parse_report(b"", TOKEN, 7) is None
+    # the header's last field runs to the end of the bytes, with no end of line
+    assert parse_report(header(7, "PASS", 0)[:-1] + b"0", TOKEN, 7) is None
+    # fields are separated by exactly one space
+    assert parse_report(b"MRG1 %s 7  PASS 0\n" % TOKEN.encode(), TOKEN, 7) is None
+    assert parse_report(b"MRG1 %s 7\tPASS 0\n" % TOKEN.encode(), TOKEN, 7) is None
 
 
+@pytest.mark.timeout(10)
 def test_parse_report_skips_forged_lines_to_the_real_one() -> None:
     forged = header(99, "PASS", 0) + header(7, "PASS", 0, token="e" * 32)
     real = header(7, "FAIL", 4) + b"real"
@@ -120,6 +128,7 @@ def test_parse_report_skips_forged_lines_to_the_real_one() -> None:
     assert parse_report(b"MRG1 " + TOKEN.encode() + b" " + real, TOKEN, 7) == (False, "real")
     # the first authentic line wins over a later one
     assert parse_report(real + header(7, "PASS", 0), TOKEN, 7) == (False, "real")
+    assert parse_report(forged + real + header(7, "PASS", 0), TOKEN, 7) == (False, "real")
     # a pid that only starts like the child's is another process
     assert parse_report(header(77, "PASS", 0) + real, TOKEN, 7) == (False, "real")
 
@@ -233,6 +242,26 @@ def test_tail_keeps_short_output_whole() -> None:
     assert tail(_stream(b"bad \xff byte")) == "bad \ufffd byte"
     emoji = "\U0001f600" * 4000  # 16,000 bytes, 4,000 characters: still whole
     assert tail(_stream(emoji.encode())) == emoji
+
+
+class _CountingStream(io.BytesIO):
+    """A stream that counts the bytes read from it."""
+
+    read_bytes = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.read_bytes += len(data)
+        return data
+
+
+def test_tail_reads_only_the_end_of_a_huge_output() -> None:
+    """4,000 characters are at most 16,000 bytes of UTF-8: the rest is never read."""
+    stream = _CountingStream(b"x" * (4 << 20))
+    assert tail(stream) == "[... earlier output cut ...]\n" + "x" * 4000
+    assert stream.read_bytes == 16000
+    small = _CountingStream(b"small")
+    assert tail(small) == "small" and small.read_bytes == 5
 
 
 def test_tail_cuts_long_output_to_its_last_4000_characters() -> None:
@@ -752,13 +781,21 @@ def test_find_prefers_v1_memory_and_pids_groups(monkeypatch: pytest.MonkeyPatch,
                                                 tmp_path: Path) -> None:
     root = tmp_path / "cg"
     monkeypatch.setattr(cgroups_module, "_ROOT", root)
-    memory = _group(root / "memory" / "grader" / "one")
-    pids = _group(root / "pids")
+    memory = _group(root / "memory" / "Xgrader" / "one")
+    pids = _group(root / "pids" / "Xp")
     _group(root / "grader2")
     (root / "grader2" / "cgroup.subtree_control").write_text("memory pids\n")
-    # no pids line: the pids hierarchy's root group is ours
-    _fake_proc_self_cgroup(monkeypatch, tmp_path, "4:memory:/grader/one\n0::/grader2\n")
+    _fake_proc_self_cgroup(monkeypatch, tmp_path,
+                           "5:pids:/Xp\n4:memory:/Xgrader/one\n0::/grader2\n")
     assert Cgroups.find() == Cgroups(memory, pids)
+    # no pids line: the pids hierarchy's root group is ours
+    (root / "pids" / "cgroup.procs").write_text("1\n")
+    _fake_proc_self_cgroup(monkeypatch, tmp_path, "4:memory:/Xgrader/one\n0::/grader2\n")
+    assert Cgroups.find() == Cgroups(memory, root / "pids")
+    # no memory line: the same for memory
+    (root / "memory" / "cgroup.procs").write_text("1\n")
+    _fake_proc_self_cgroup(monkeypatch, tmp_path, "5:pids:/Xp\n0::/grader2\n")
+    assert Cgroups.find() == Cgroups(root / "memory", pids)
 
 
 def test_find_falls_back_to_v2_when_v1_is_not_usable(monkeypatch: pytest.MonkeyPatch,
