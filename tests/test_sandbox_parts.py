@@ -893,6 +893,30 @@ def test_create_without_a_parent_makes_nothing(tmp_path: Path) -> None:
     assert Cgroups(tmp_path / "missing", None).create(48, 17) is None
     assert Cgroups(tmp_path / "missing", tmp_path).create(48, 17) is None
     assert list(tmp_path.iterdir()) == []
+    # the memory group is made, the pids one fails; its removal may fail too (a plain
+    # folder holding its limit file): no error, no group
+    memory = tmp_path / "memory"
+    memory.mkdir()
+    assert Cgroups(memory, tmp_path / "missing").create(48, 17) is None
+
+
+def test_create_without_swap_accounting(monkeypatch: pytest.MonkeyPatch,
+                                        tmp_path: Path) -> None:
+    """Kernels without swap accounting have no memsw file: the group is made all the same."""
+    real = Path.write_text
+
+    def write_text(self: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        if self.name == "memory.memsw.limit_in_bytes":
+            raise PermissionError(13, "no such control file in a cgroup folder")
+        return real(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "pids").mkdir()
+    group = Cgroups(tmp_path / "memory", tmp_path / "pids").create(48, 17)
+    assert group is not None
+    assert (group.folders[0] / "memory.limit_in_bytes").read_text() == str(48 * 2**20)
+    assert (group.folders[1] / "pids.max").read_text() == "17"
 
 
 @needs_cgroups
@@ -938,6 +962,7 @@ def test_join_prefix_refuses_to_run_outside_its_group(tmp_path: Path) -> None:
     done = subprocess.run([*group.join_prefix(), "touch", str(marker)], capture_output=True,
                           timeout=20, check=False)
     assert done.returncode == 126 and not marker.exists()
+    assert done.stderr.startswith(b"sh: ")  # the shell's error names it "sh"
 
 
 @needs_cgroups
@@ -991,16 +1016,34 @@ def test_kill_all_kills_everything_inside_and_removes_the_groups(
 def test_kill_all_gives_up_on_a_group_that_will_not_go(tmp_path: Path) -> None:
     """Past the deadline a group that cannot be removed is left behind, without an error."""
     child = subprocess.Popen(["sleep", "60"])
-    stuck = _group(tmp_path / "stuck", f"{child.pid}\n")  # never empties: a plain folder
+    # never empties (a plain folder); lists a pid that has died since, too
+    stuck = _group(tmp_path / "stuck", f"999999999\n{child.pid}\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
     try:
         started = time.monotonic()
-        Group((stuck, tmp_path / "gone")).kill_all(deadline=0.3)
+        Group((stuck, tmp_path / "gone", empty)).kill_all(deadline=0.3)
         took = time.monotonic() - started
         assert 0.3 <= took < 10
         assert child.wait(timeout=10) == -signal.SIGKILL  # killed all the same
         assert stuck.exists()
+        assert not empty.exists()  # the groups after it are still removed
     finally:
         _kill(child)
+
+
+@pytest.mark.timeout(30)
+def test_kill_all_retries_a_busy_group_until_its_deadline(tmp_path: Path) -> None:
+    """An empty group the kernel still holds (EBUSY) is retried, then left behind."""
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "held").write_text("")  # rmdir fails, as on EBUSY; no cgroup.procs: empty
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    started = time.monotonic()
+    Group((tmp_path / "gone", busy, empty)).kill_all(deadline=0.3)
+    assert 0.3 <= time.monotonic() - started < 10
+    assert busy.exists() and not empty.exists()
 
 
 def test_oom_kills_reads_v1_and_v2_counters(tmp_path: Path) -> None:
@@ -1432,6 +1475,45 @@ def test_sweep_skips_processes_it_cannot_signal(monkeypatch: pytest.MonkeyPatch)
     try:
         assert sweep(root.pid, None, set(), deadline=0.5) == 3  # the two stay "alive"
         assert root.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        monkeypatch.undo()
+        _kill(root)
+
+
+@needs_proc
+@pytest.mark.timeout(30)
+def test_sweep_freezes_a_growing_tree_before_killing_any_of_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member that appears between two scans is stopped too; then all are killed."""
+    root = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    early, late = 999999996, 999999995  # stand-ins: never really signalled
+    real_table, real_kill = sweep_module.process_table, os.kill
+    scans: list[int] = []
+    sent: list[tuple[int, int]] = []
+
+    def table() -> list[Proc]:
+        scans.append(1)
+        if len(scans) > 2000:  # the deadline allows far fewer
+            raise AssertionError("the sweep keeps rescanning the same members")
+        rows = [*real_table(), Proc(early, 1, root.pid, root.pid, False)]
+        if len(scans) >= 2:  # forked after the first scan
+            rows.append(Proc(late, 1, root.pid, root.pid, False))
+        return rows
+
+    def kill(pid: int, sig: int) -> None:
+        sent.append((pid, sig))
+        if pid in (early, late):
+            raise ProcessLookupError(pid)
+        real_kill(pid, sig)
+
+    monkeypatch.setattr(sweep_module, "process_table", table)
+    monkeypatch.setattr(os, "kill", kill)
+    try:
+        assert sweep(root.pid, None, set(), deadline=0.3) == 3  # the stand-ins stay listed
+        first_kill = next(i for i, (_, sig) in enumerate(sent) if sig == signal.SIGKILL)
+        stopped = {pid for pid, sig in sent[:first_kill] if sig == signal.SIGSTOP}
+        assert stopped == {root.pid, early, late}
+        assert {pid for pid, sig in sent if sig == signal.SIGKILL} == {root.pid, early, late}
     finally:
         monkeypatch.undo()
         _kill(root)
