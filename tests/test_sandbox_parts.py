@@ -59,7 +59,7 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 LINUX = os.path.isdir("/proc/self")
 BWRAP = shutil.which("bwrap")
 SYSTEM_PYTHON = "/usr/bin/python3"
-pytestmark = [pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.timeout(20)]
 
 
 # --- verdict.py ------------------------------------------------------------------------
@@ -134,6 +134,7 @@ def test_parse_report_skips_forged_lines_to_the_real_one() -> None:
     assert parse_report(header(77, "PASS", 0) + real, TOKEN, 7) == (False, "real")
 
 
+@pytest.mark.timeout(10)  # a mutant that loops forever fails fast
 def test_parse_report_without_a_pid_takes_any_process() -> None:
     """Under bubblewrap the pid is the namespace's: the child's guard vouches instead."""
     assert parse_report(header(2, "PASS", 0), TOKEN, None) == (True, "")
@@ -241,6 +242,7 @@ def _stream(data: bytes) -> io.BytesIO:
     return stream
 
 
+@pytest.mark.timeout(10)  # a mutant that loops forever fails fast
 def test_tail_keeps_short_output_whole() -> None:
     assert tail(_stream(b"")) == ""
     assert tail(_stream(b"hello\n")) == "hello\n"
@@ -261,6 +263,7 @@ class _CountingStream(io.BytesIO):
         return data
 
 
+@pytest.mark.timeout(10)  # a mutant that loops forever fails fast
 def test_tail_reads_only_the_end_of_a_huge_output() -> None:
     """4,000 characters are at most 16,000 bytes of UTF-8: the rest is never read."""
     stream = _CountingStream(b"x" * (4 << 20))
@@ -270,6 +273,7 @@ def test_tail_reads_only_the_end_of_a_huge_output() -> None:
     assert tail(small) == "small" and small.read_bytes == 5
 
 
+@pytest.mark.timeout(10)  # a mutant that loops forever fails fast
 def test_tail_cuts_long_output_to_its_last_4000_characters() -> None:
     cut = "[... earlier output cut ...]\n"
     text = "".join(f"{i:07d}\n" for i in range(5000))  # 40,000 characters
@@ -429,6 +433,7 @@ def _p(pid: int, ppid: int = 1, pgid: int | None = None, sid: int | None = None,
                 zombie, start)
 
 
+@pytest.mark.timeout(10)  # a mutant that loops forever fails fast
 def test_family_follows_parents_groups_and_sessions_in_any_order() -> None:
     table = [
         _p(16, ppid=15),  # great-grandchild, listed first: needs a second pass
@@ -450,12 +455,14 @@ def test_family_follows_parents_groups_and_sessions_in_any_order() -> None:
     assert family(99, table, None, set()) == set()  # not in the table: nothing is its
 
 
+@pytest.mark.timeout(10)  # a mutant that loops forever fails fast
 def test_family_never_includes_the_grader_itself() -> None:
     me = os.getpid()
     table = [_p(10), _p(me, ppid=10, pgid=me, sid=me)]
     assert family(10, table, None, set()) == {10}
 
 
+@pytest.mark.timeout(10)  # a mutant that loops forever fails fast
 def test_family_takes_the_graders_younger_orphans_only() -> None:
     grader, own_sid = 500, os.getsid(0)
     table = [
@@ -677,6 +684,13 @@ def test_reap_collects_only_younger_zombies_that_are_not_excluded() -> None:
     assert start_ticks(young.pid) > born >= start_ticks(older.pid)
     try:
         _reap(None, set(), born)  # no subreaper: nothing to collect
+        assert _state(young.pid) == "Z"
+        # a zombie another waiter collected since the scan: not an error
+        real_table = sweep_module.process_table
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sweep_module, "process_table", lambda: [
+                *real_table(), Proc(999999994, os.getpid(), 1, 1, True, born + 1)])
+            _reap(os.getpid(), {young.pid, excluded.pid}, born)
         assert _state(young.pid) == "Z"
         _reap(os.getpid(), {excluded.pid}, born)
         assert _state(young.pid) == "gone"
@@ -1394,6 +1408,7 @@ def test_bwrap_sandbox_dies_with_its_parent(tmp_path: Path) -> None:
         _kill_marked(marker)
 
 
+@pytest.mark.timeout(10)  # a mutant that loops forever fails fast
 def test_parents_makes_missing_folders_world_readable_once() -> None:
     made = {"/", "/usr", "/tmp"}
     assert _parents("/tmp/a/b/c", made) == ["--perms", "0755", "--dir", "/tmp/a",
