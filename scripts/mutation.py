@@ -52,6 +52,15 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         # test_sandbox_paths.py: the configurations this host does not grade in
         ["tests/test_sandbox_mutants.py", "tests/test_sandbox_paths.py"],
     ),
+    # The parts the sandbox was split into. test_sandbox_parts.py reaches every
+    # function of them directly (3 s a run); test_sandbox_mutants.py, which runs
+    # whole jobs through them, is left out: every job calls every part, so each
+    # surviving mutant would cost its 10 s run and the 850 mutants hours.
+    "sandbox_parts": (
+        ["minireactor/grader/bwrap.py", "minireactor/grader/cgroups.py",
+         "minireactor/grader/sweep.py", "minireactor/grader/verdict.py"],
+        ["tests/test_sandbox_parts.py"],
+    ),
     # kqueue.py needs BSD/macOS (its tests skip elsewhere: run it there); the
     # Tk backend is "tk" below, apart because its tests need a display.
     "backends": (
@@ -105,6 +114,27 @@ def narrowed_config(text: str, files: list[str], tests: list[str]) -> str:
     return text
 
 
+def _confined() -> list[str]:
+    """A prefix that runs a command in a PID namespace of its own, where one can be made.
+
+    A mutant of `sweep.py` or `sandbox.py` can turn "kill this test's
+    processes" into "kill every process": as root on a shared machine that
+    ended every other job (it did, once). In a new PID namespace the mutant
+    can only see, and kill, the run's own processes.
+    """
+    unshare = shutil.which("unshare")
+    if sys.platform.startswith("linux") and unshare:
+        prefix = [unshare, "--pid", "--fork", "--mount-proc", "--kill-child"]
+        if os.geteuid() != 0:  # keep the uid the tests see, in a user namespace
+            prefix[1:1] = ["--user", "--map-current-user"]
+        probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return prefix
+    print("warning: no PID namespace here (unshare); a mutant of the sandbox's process "
+          "sweep may kill other processes of yours", file=sys.stderr)
+    return []
+
+
 def run(module: str, children: int) -> int:
     """Mutation-test one module in its scratch copy; return mutmut's exit status."""
     files, tests = MODULES[module]
@@ -116,7 +146,7 @@ def run(module: str, children: int) -> int:
     # Fewer hypothesis examples per fuzz test: mutmut runs the tests once per
     # mutant, and a seeded framing bug fails within the first hundred.
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "MINIREACTOR_FUZZ_EXAMPLES": "100"}
-    command = ["nice", "-n", "10", sys.executable, "-m", "mutmut", "run"]
+    command = [*_confined(), "nice", "-n", "10", sys.executable, "-m", "mutmut", "run"]
     status = subprocess.call([*command, "--max-children", str(children)], cwd=where, env=env)
     print(f"\n{module}: results in {where} (cd there; `mutmut results`, `mutmut show NAME`)")
     subprocess.call([sys.executable, "-m", "mutmut", "export-cicd-stats"], cwd=where, env=env)
