@@ -59,6 +59,20 @@ class Collector(Protocol):
         return self.lost != "not yet"
 
 
+class FlowRecorder(Collector):
+    """A Collector that also records `pause_writing` / `resume_writing`, in order."""
+
+    def __init__(self, payload: bytes = b"", half_close: bool = False) -> None:
+        super().__init__(payload, half_close)
+        self.calls: list[str] = []
+
+    def pause_writing(self) -> None:
+        self.calls.append("pause_writing")
+
+    def resume_writing(self) -> None:
+        self.calls.append("resume_writing")
+
+
 class RecordingClientFactory(ClientFactory[Any]):
     """A client factory that keeps its protocols and what happened to them."""
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import spin
-from support import Collector, echo_factory
+from support import Collector, FlowRecorder, echo_factory
 from test_tcp import Flooder, SlowReader, connect
 
 from minireactor import ConnectionLimitError, Factory, Reactor
@@ -140,18 +140,6 @@ def test_writelines_can_write_eof_and_is_reading(reactor: Reactor) -> None:
     assert not transport.is_reading()
 
 
-class Pauses(Collector):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[str] = []
-
-    def pause_writing(self) -> None:
-        self.calls.append("pause_writing")
-
-    def resume_writing(self) -> None:
-        self.calls.append("resume_writing")
-
-
 def test_lowering_the_high_mark_below_the_buffer_pauses_the_writer_once(
         reactor: Reactor) -> None:
     servers: list[SlowReader] = []
@@ -162,7 +150,7 @@ def test_lowering_the_high_mark_below_the_buffer_pauses_the_writer_once(
             return servers[-1]
 
     port = reactor.listen_tcp(0, NeverReads())
-    client = connect(reactor, port.address, Pauses)
+    client = connect(reactor, port.address, FlowRecorder)
     spin(reactor, lambda: bool(client.protocols) and bool(servers))
     protocol = client.protocols[0]
     transport = protocol.transport

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from conftest import spin
-from support import Collector
+from support import FlowRecorder
 
 from minireactor import ConnectionLimitError, Reactor
 from minireactor.tcp import TCPTransport
@@ -63,20 +63,10 @@ class Kernel(socket.socket):
         super().shutdown(how)
 
 
-class Recorder(Collector):
-    """A Collector that also records flow control and can keep the connection at EOF."""
+class Recorder(FlowRecorder):
+    """A FlowRecorder that can keep the connection open at EOF."""
 
     keep_open_at_eof = False
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[str] = []
-
-    def pause_writing(self) -> None:
-        self.calls.append("pause_writing")
-
-    def resume_writing(self) -> None:
-        self.calls.append("resume_writing")
 
     def eof_received(self) -> bool | None:
         super().eof_received()
