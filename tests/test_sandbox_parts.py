@@ -1532,3 +1532,33 @@ def test_sweep_freezes_a_growing_tree_before_killing_any_of_it(
     finally:
         monkeypatch.undo()
         _kill(root)
+
+
+def test_an_orphan_in_the_graders_own_session_is_not_a_tests() -> None:
+    """A child of the grader in the grader's own session was started by the grader
+    itself (say, a helper it ran), not orphaned by a test: the sweep leaves it."""
+    me, own_sid = os.getpid(), os.getsid(0)
+    table = [
+        Proc(1000, me, 1000, 1000, False, start=50),  # the test's first process
+        Proc(2000, me, 2000, own_sid, False, start=60),  # the grader's, same session
+        Proc(3000, me, 3000, 3000, False, start=60),  # a test's daemon, own session
+    ]
+    assert family(1000, table, me, exclude=set()) == {1000, 3000}
+
+
+@needs_proc
+def test_start_ticks_reads_past_a_name_with_a_parenthesis() -> None:
+    """/proc/PID/stat puts the name in parentheses, and a name may hold ") 1 2"."""
+    before = _ticks_now()
+    named = subprocess.Popen([
+        sys.executable, "-c",
+        "import ctypes, sys, time; ctypes.CDLL(None).prctl(15, b'a) 1 2 3 4', 0, 0, 0); "
+        "print(flush=True); time.sleep(30)",
+    ], stdout=subprocess.PIPE)
+    try:
+        assert named.stdout is not None and named.stdout.readline() == b"\n"  # renamed now
+        assert Path(f"/proc/{named.pid}/comm").read_text() == "a) 1 2 3 4\n"
+        assert before - 1 <= start_ticks(named.pid) <= _ticks_now() + 1
+    finally:
+        named.kill()
+        named.wait()
