@@ -19,6 +19,7 @@ Read next: RELIABILITY.md, "Mutation testing".
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import os
@@ -26,6 +27,7 @@ import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -39,6 +41,7 @@ import pytest
 
 from minireactor.grader import cgroups as cgroups_module
 from minireactor.grader import sweep as sweep_module
+from minireactor.grader import verdict as verdict_module
 from minireactor.grader.bwrap import GRADE_DIR, Binds, Bubblewrap, _parents
 from minireactor.grader.cgroups import Cgroups, _own_groups, _stale, _writable
 from minireactor.grader.cgroups import TestGroup as Group
@@ -1562,3 +1565,39 @@ def test_start_ticks_reads_past_a_name_with_a_parenthesis() -> None:
     finally:
         named.kill()
         named.wait()
+
+
+def test_the_report_cap_counts_exactly_the_bytes_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading stops once the cap is reached, not a byte before (messages keep their
+    boundaries on a SOCK_SEQPACKET pair, so each read returns one of them)."""
+    monkeypatch.setattr(verdict_module, "_REPORT_LIMIT", 10)
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with a, b:
+        for message in (b"123456789", b"abcde", b"never read"):
+            b.send(message)
+        assert read_all(os.dup(a.fileno())) == b"123456789abcde"  # 9 < 10: one more read
+
+
+@needs_proc
+def test_a_sweep_reaps_the_orphan_zombies_handed_to_the_subreaper() -> None:
+    """As child subreaper the grader inherits a test's orphans; one that has already
+    exited is a zombie only the grader can collect, and the sweep does."""
+    PR_SET_CHILD_SUBREAPER = 36  # the kernel's name for it
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    try:
+        first = subprocess.Popen([
+            sys.executable, "-c",
+            "import os, subprocess, sys; "
+            "p = subprocess.Popen([sys.executable, '-c', 'pass']); print(p.pid, flush=True)",
+        ], stdout=subprocess.PIPE)  # starts a grandchild and exits without waiting for it
+        assert first.stdout is not None
+        orphan = int(first.stdout.readline())
+        born = start_ticks(first.pid)
+        first.wait()
+        os.waitid(os.P_PID, orphan, os.WEXITED | os.WNOWAIT)  # ours now, and a zombie
+        assert Path(f"/proc/{orphan}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+        sweep(first.pid, os.getpid(), exclude={first.pid}, born=born)
+        assert not Path(f"/proc/{orphan}").exists()  # collected
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
