@@ -61,8 +61,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
          "minireactor/grader/sweep.py", "minireactor/grader/verdict.py"],
         ["tests/test_sandbox_parts.py"],
     ),
-    # kqueue.py needs BSD/macOS (its tests skip elsewhere: run it there); the
-    # Tk backend is "tk" below, apart because its tests need a display.
+    # kqueue.py is "kqueue" below (on Linux, over a model of kqueue(2)); the
+    # Tk backend is "tk", apart because its tests need a display.
     "backends": (
         [
             "minireactor/backends/__init__.py",
@@ -88,7 +88,13 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     # Needs Tk and a display: tests/conftest.py starts Xvfb when DISPLAY is unset.
     "tk": (
         ["minireactor/backends/tk.py", "minireactor/backends/tk_host.py"],
-        ["tests/test_tk_backend.py"],
+        ["tests/test_tk_mutants.py", "tests/test_tk_backend.py"],
+    ),
+    # Off macOS and the BSDs, test_kqueue_model.py runs the backend over
+    # tests/kqueue_model.py; on them it skips: add tests/test_backends.py there.
+    "kqueue": (
+        ["minireactor/backends/kqueue.py"],
+        ["tests/test_kqueue_model.py"],
     ),
     "tcp": (
         ["minireactor/tcp.py"],

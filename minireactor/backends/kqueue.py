@@ -8,19 +8,26 @@ registrations (EVFILT_READ and EVFILT_WRITE) of the same descriptor, each
 added or deleted with a `kevent` change record. `modify` therefore computes
 which of the two filters to add and which to delete.
 
-An EV_EOF flag on a read filter means the peer hung up; we still report plain
-"readable", so recv() returns b"" (or the error) as on every other backend.
-An EV_ERROR record is reported as "readable and writable" so the next call
-learns the error.
+An EV_EOF flag on a filter means the peer hung up (or the socket has an
+error); we still report plain "readable" or "writable", so recv() returns
+b"" or send() raises the error, as on every other backend. A change the
+kernel refuses (adding a closed descriptor) raises OSError from `control`:
+we give it no room to report the error as an EV_ERROR event instead.
 
-This file runs wherever `select.kqueue` exists; its tests are skipped
-elsewhere (Linux), and `auto` prefers it on macOS.
+A wait always offers room for at least one event: with none, kevent(2)
+returns at once (FreeBSD's `kqueue_scan`: `if (maxevents == 0) goto done`),
+so a backend watching nothing would not sleep its timeout but spin.
+
+This file runs wherever `select.kqueue` exists, and `auto` prefers it on
+macOS. On Linux, `tests/test_kqueue_model.py` tests it against a model of
+kqueue(2) (`tests/kqueue_model.py`).
 
 Read next: `threaded.py`, readiness emulated with one thread per descriptor.
 """
 
 from __future__ import annotations
 
+import contextlib
 import select as _select_module
 from typing import Any
 
@@ -48,7 +55,11 @@ class KqueueBackend(Backend):
         if fd in self._events:
             raise KeyError(f"descriptor {fd} is already registered")
         self._events[fd] = 0
-        self.modify(fd, events)
+        try:
+            self.modify(fd, events)
+        except OSError:  # a closed descriptor, say: as with epoll, it is not registered
+            del self._events[fd]
+            raise
 
     def modify(self, fd: int, events: int) -> None:
         old = self._events[fd]
@@ -63,20 +74,19 @@ class KqueueBackend(Backend):
         self._events[fd] = events
 
     def unregister(self, fd: int) -> None:
-        self.modify(fd, 0)
+        # A descriptor closed before it is unregistered lost its filters at
+        # close(2); deleting them then fails (EBADF, or ENOENT if the number
+        # was reused), and there is nothing left to delete.
+        with contextlib.suppress(OSError):
+            self.modify(fd, 0)
         del self._events[fd]
 
     def poll(self, timeout: float | None) -> list[tuple[int, int]]:
         # Each descriptor can come back twice (once per filter): merge them.
-        max_events = 2 * len(self._events)
+        max_events = max(1, 2 * len(self._events))  # 0 would not wait (see above)
         merged: dict[int, int] = {}
         for kev in self._kqueue.control(None, max_events, timeout):
-            if kev.flags & select.KQ_EV_ERROR:
-                mask = READ | WRITE
-            elif kev.filter == select.KQ_FILTER_READ:
-                mask = READ
-            else:
-                mask = WRITE
+            mask = READ if kev.filter == select.KQ_FILTER_READ else WRITE
             merged[kev.ident] = merged.get(kev.ident, 0) | mask
         events = self._events
         return [(fd, mask) for fd, mask in merged.items() if fd in events]
