@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import tkinter  # imported in the fixture: a Python without Tk skips, not fails
 
 pytestmark = [
-    pytest.mark.timeout(60),
+    pytest.mark.timeout(30),  # each takes seconds; a seeded hang should cost little
     pytest.mark.skipif(_TK_SKIP is not None, reason=_TK_SKIP or ""),
     pytest.mark.usefixtures("tk_display"),
 ]
@@ -399,9 +399,10 @@ def test_an_error_in_a_hosted_pass_is_logged_and_tk_goes_on(
         backend.close()
 
 
+@pytest.mark.parametrize("ending", ["stop, in a pass", "stop_now, after Tk's loop"])
 @pytest.mark.parametrize("hosted_mode", ["native", "interval"])
 def test_a_closed_reactor_leaves_no_tk_timer_in_the_applications_window(
-    hosted_mode: str, app_root: tkinter.Tk
+    hosted_mode: str, ending: str, app_root: tkinter.Tk
 ) -> None:
     backend = TkBackend(app_root, mode=hosted_mode)
     spy = spy_on(backend)
@@ -412,10 +413,13 @@ def test_a_closed_reactor_leaves_no_tk_timer_in_the_applications_window(
     while len(spy.timers) < 2 and time.monotonic() < deadline:
         app_root.tk.dooneevent(2)  # the first passes, and the timers they arrange
     assert spy.pending()  # the driver's next tick (interval), or the 30 s timer (native)
-    reactor.stop()
-    deadline = time.monotonic() + 5
-    while reactor.running and time.monotonic() < deadline:
-        app_root.tk.dooneevent(2)
+    if ending.startswith("stop_now"):
+        stop_now(reactor)  # the window's loop has returned: no pass will run again
+    else:
+        reactor.stop()
+        deadline = time.monotonic() + 5
+        while reactor.running and time.monotonic() < deadline:
+            app_root.tk.dooneevent(2)
     assert not reactor.running
     assert spy.pending() == []  # nothing of the reactor's is left to fire in the app's Tk
 
@@ -463,6 +467,20 @@ def test_a_closed_backend_lets_go_of_its_window_and_says_so(
         backend.root  # noqa: B018
 
 
+def test_a_window_of_its_own_is_kept_off_the_screen() -> None:
+    backend = TkBackend()
+    try:
+        assert backend._owns_root and backend.root.wm_state() == "withdrawn"
+    finally:
+        backend.close()
+
+
+def test_a_display_that_does_not_answer_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPLAY", ":4242")  # no X server there
+    with pytest.raises(BackendError, match=r"could not open a window on DISPLAY=':4242'.*xvfb"):
+        TkBackend()
+
+
 def test_no_tkinter_is_named_with_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
@@ -480,8 +498,15 @@ def test_no_tkinter_is_named_with_what_to_install(monkeypatch: pytest.MonkeyPatc
 # -- tk_host: mainloop, stop_now, tk_backend_of -------------------------------------
 
 
-def test_reactor_stop_ends_tk_mainloop_at_once() -> None:
-    reactor = Reactor(backend="tk")
+@pytest.mark.parametrize("window", ["the backend's own", "the application's"])
+def test_reactor_stop_ends_tk_mainloop_at_once(window: str, request: pytest.FixtureRequest) -> None:
+    # The backend destroys a window of its own when it closes, which ends
+    # mainloop() too; the application's window stays, so only quit() ends it.
+    if window == "the backend's own":
+        reactor = Reactor(backend="tk")
+        assert tk_backend_of(reactor)._owns_root
+    else:
+        reactor = Reactor(backend=TkBackend(request.getfixturevalue("app_root")))
     root = tk_backend_of(reactor).root
     root.after(10_000, root.quit)  # a safety net only: the stop must end the loop
     reactor.call_later(0.05, reactor.stop)
@@ -511,3 +536,30 @@ def test_stop_now_logs_a_failed_shutdown(
 def test_tk_backend_of_a_reactor_without_a_backend_says_which() -> None:
     with pytest.raises(BackendError, match=r"runs on the 'other' backend.*backend='tk'"):
         tk_backend_of(SimpleNamespace(backend_name="other"))  # type: ignore[arg-type]
+
+
+def test_off_the_main_thread_a_wait_is_one_tk_wait_without_slices(pipe: tuple[int, int]) -> None:
+    """A reactor on a thread of its own: no signals to let through, so no slices."""
+    r, w = pipe
+    seen: dict[str, Any] = {}
+
+    def on_a_thread() -> None:
+        backend = TkBackend(mode="native")  # a Tk of this thread's own, used only here
+        spy = spy_on(backend)
+        try:
+            seen["timed"] = backend.poll(0.25), list(spy.after_ms)
+            backend.register(r, READ)
+            writer = write_later(w, 0.1)
+            spy.after_ms.clear()
+            seen["untimed"] = backend.poll(None), list(spy.after_ms)
+            writer.join()
+            backend.unregister(r)
+        finally:
+            backend.close()
+            del backend, spy  # Tcl must be let go of on the thread that made it
+
+    thread = threading.Thread(target=on_a_thread)
+    thread.start()
+    thread.join(30)
+    assert seen["timed"] == ([], [250])  # one timer for the whole wait
+    assert seen["untimed"] == ([(r, READ)], [])  # no timer at all: Tk waits for the pipe

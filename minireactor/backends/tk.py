@@ -227,7 +227,7 @@ class TkBackend(HostedBackend):
                 self._sweep()
             timeout = 0.0
         elif self._selector is not None:  # hosted, interval: only the selector knows
-            self._select(0.0 if self._noted else timeout)
+            self._select(timeout)
             timeout = 0.0
         # Hosted, native: Tk did the waiting. A wait here only happens at
         # shutdown, inside a Tk callback, so HostedBackend waits directly,
@@ -248,7 +248,7 @@ class TkBackend(HostedBackend):
         self._work_added = False
         while True:
             left = self.interval if deadline is None else deadline - time.monotonic()
-            self._select(0.0 if self._noted else max(0.0, min(left, self.interval)))
+            self._select(max(0.0, min(left, self.interval)))
             self._sweep()
             if self._noted or self._work_added:
                 return
@@ -299,13 +299,14 @@ class TkBackend(HostedBackend):
                 break
 
     def _select(self, timeout: float | None) -> None:
-        """Interval mode: wait on our descriptors with the private selector, without Tk."""
+        """Interval mode: wait on our descriptors with the private selector, without Tk.
+
+        Only this notes events in interval mode, and each poll hands them all over."""
         assert self._selector is not None
         for key, mask in self._selector.select(timeout):
-            ours = (READ if mask & selectors.EVENT_READ else 0) | (
+            self._noted[key.fd] = (READ if mask & selectors.EVENT_READ else 0) | (
                 WRITE if mask & selectors.EVENT_WRITE else 0
             )
-            self._noted[key.fd] = self._noted.get(key.fd, 0) | ours
 
     def close(self) -> None:
         if self._soon is not None:  # a pending pass would keep the core alive in Tk
