@@ -88,7 +88,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     # Needs Tk and a display: tests/conftest.py starts Xvfb when DISPLAY is unset.
     "tk": (
         ["minireactor/backends/tk.py", "minireactor/backends/tk_host.py"],
-        ["tests/test_tk_mutants.py", "tests/test_tk_backend.py"],
+        ["tests/test_tk_available.py", "tests/test_tk_mutants.py", "tests/test_tk_backend.py"],
     ),
     # Off macOS and the BSDs, test_kqueue_model.py runs the backend over
     # tests/kqueue_model.py; on them it skips: add tests/test_backends.py there.

@@ -487,11 +487,21 @@ def test_no_tkinter_is_named_with_what_to_install(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "_tkinter" else real(name, *a)
     )
-    problem = tk_problem()
-    assert problem is not None and problem.startswith("tkinter is not installed")
-    assert "apt install python3-tk" in problem and "tk-dev" in problem
+    assert tk_problem() == (
+        "tkinter is not installed for this Python (on Debian or Ubuntu: "
+        "apt install python3-tk; a pyenv Python needs tk-dev when it is built)"
+    )
     with pytest.raises(BackendError, match="'tk' backend is not available: tkinter is not"):
         TkBackend()
+
+
+def test_no_display_is_named_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY")
+    assert tk_problem() == (
+        "no display: DISPLAY is not set. Run under a desktop, or on a virtual one "
+        "(xvfb-run python ..., or minireactor.lab.display.virtual_display())"
+    )
+
 
 
 # -- tk_host: mainloop, stop_now, tk_backend_of -------------------------------------
