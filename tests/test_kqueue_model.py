@@ -31,7 +31,7 @@ from collections.abc import Iterator
 
 import kqueue_model
 import pytest
-from test_backends import (
+from test_backends import (  # noqa: F401 - collected again here, on kqueue
     test_a_waker_registered_like_any_reader_ends_a_long_wait,
     test_double_register_is_refused,
     test_hangup_is_reported_as_readable,
@@ -40,7 +40,7 @@ from test_backends import (
     test_unregister_stops_reports,
     test_writable_and_modify,
 )
-from test_backends_mutants import (
+from test_backends_mutants import (  # noqa: F401
     test_a_bare_hangup_on_a_pipe_is_readable,
     test_a_descriptor_closed_before_it_is_unregistered_is_let_go,
     test_an_empty_poll_never_returns_before_its_timeout,
@@ -51,7 +51,7 @@ from test_backends_mutants import (
     test_only_the_events_watched_now_are_reported,
     test_registering_twice_is_refused_by_name,
 )
-from test_tcp import (
+from test_tcp import (  # noqa: F401
     test_200_concurrent_clients,
     test_callback_order_and_clean_close,
     test_echo_16_mib_byte_for_byte,
@@ -59,8 +59,8 @@ from test_tcp import (
     test_peer_reset_arrives_as_connection_lost,
     test_refused_connection_reaches_the_factory,
 )
-from test_udp import test_thousand_datagrams_none_lost
-from test_unix import test_one_mebibyte_echo
+from test_udp import test_thousand_datagrams_none_lost  # noqa: F401
+from test_unix import test_one_mebibyte_echo  # noqa: F401
 
 from minireactor import Reactor
 from minireactor.backends import READ, WRITE
@@ -72,36 +72,6 @@ pytestmark = [
         hasattr(select, "kqueue"), reason="the real kqueue is here: test_backends.py tests it"
     ),
 ]
-
-INTERFACE_TESTS = [
-    test_a_waker_registered_like_any_reader_ends_a_long_wait,
-    test_double_register_is_refused,
-    test_hangup_is_reported_as_readable,
-    test_readable_pipe_is_reported,
-    test_timeout_is_respected,
-    test_unregister_stops_reports,
-    test_writable_and_modify,
-    test_a_bare_hangup_on_a_pipe_is_readable,
-    test_a_descriptor_closed_before_it_is_unregistered_is_let_go,
-    test_an_empty_poll_never_returns_before_its_timeout,
-    test_every_new_event_is_reported_not_just_the_first,
-    test_modify_takes_effect_for_the_next_event,
-    test_modify_to_other_events_and_to_none,
-    test_no_timeout_means_wait_for_the_event,
-    test_only_the_events_watched_now_are_reported,
-    test_registering_twice_is_refused_by_name,
-]
-TRANSPORT_TESTS = [
-    test_200_concurrent_clients,
-    test_callback_order_and_clean_close,
-    test_echo_16_mib_byte_for_byte,
-    test_half_close_peer_still_answers,
-    test_peer_reset_arrives_as_connection_lost,
-    test_refused_connection_reaches_the_factory,
-    test_thousand_datagrams_none_lost,
-    test_one_mebibyte_echo,
-]
-
 
 @pytest.fixture(autouse=True)
 def _model(monkeypatch: pytest.MonkeyPatch) -> None:
